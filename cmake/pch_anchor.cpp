@@ -1,0 +1,2 @@
+// Compiled once so that the precompiled header (torch/torch.h) has an owner
+// that every other target can reuse.

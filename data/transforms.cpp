@@ -1,0 +1,37 @@
+#include "data/transforms.h"
+
+#include <map>
+
+#include "core/error.h"
+#include "data/transform_ops.h"
+
+namespace seer {
+
+void apply_transforms(const TransformList& list, Sample& sample, SampleRng& rng) {
+  for (const auto& t : list) t->apply(sample, rng);
+}
+
+TransformList read_transforms(const ConfigSection& section, const std::string& key) {
+  using Reader = std::shared_ptr<Transform> (*)(const ConfigSection&);
+  // One row per transform type; the classes live in transform_ops.h.
+  static const std::map<std::string, Reader> table = {
+      {"normalize", &read_normalize},
+  };
+  TransformList list;
+  size_t n = section.list_size(key, "transforms in the order they run, each {type: ..., options}");
+  for (size_t i = 0; i < n; ++i) {
+    ConfigSection item = section.item(key, i);
+    std::string type = item.require<std::string>("type", "transform name");
+    auto it = table.find(type);
+    if (it == table.end()) {
+      std::vector<std::string> names;
+      for (const auto& kv : table) names.push_back(kv.first);
+      std::string near = nearest(type, names);
+      item.fail("type", "unknown transform '" + type + "'" + (near.empty() ? "" : " (did you mean '" + near + "'?)"));
+    }
+    list.push_back(it->second(item));
+  }
+  return list;
+}
+
+}  // namespace seer

@@ -1,0 +1,36 @@
+#pragma once
+// Augmentations and preprocessing, listed in YAML in the order they run:
+//
+//   transforms:
+//     - {type: random_horizontal_flip, p: 0.5}
+//     - {type: random_resize, sizes: [480, 512, 544], max_size: 1333}
+//     - {type: normalize}
+//
+// Each transform keeps the image, boxes, masks and caption spans of a Sample
+// consistent. Random choices come from the per-sample SampleRng only.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/rng.h"
+#include "data/sample.h"
+
+namespace seer {
+
+class Transform {
+ public:
+  virtual ~Transform() = default;
+  virtual void apply(Sample& sample, SampleRng& rng) const = 0;
+  virtual std::string name() const = 0;
+};
+
+using TransformList = std::vector<std::shared_ptr<Transform>>;
+
+// Read (and declare the keys of) the list at `section.key`, e.g. data.train + "transforms".
+TransformList read_transforms(const ConfigSection& section, const std::string& key);
+
+// Run the list in order.
+void apply_transforms(const TransformList& list, Sample& sample, SampleRng& rng);
+
+}  // namespace seer

@@ -1,0 +1,25 @@
+#pragma once
+// Load a config and have every component read (and so declare) its keys, then
+// reject unknown keys. What commands run on is this resolved view.
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "data/data_config.h"
+#include "train/options.h"
+
+namespace seer {
+
+struct ResolvedConfig {
+  Config config;
+  RuntimeOptions runtime;
+  ScheduleOptions schedule;
+  PredictOptions predict;
+  DataSpec data;
+  std::string model_type;  // "" when the config has no model section
+};
+
+// Throws ConfigError (exit 2) on any unknown, misspelt or ill-typed key.
+ResolvedConfig resolve_config(const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace seer
