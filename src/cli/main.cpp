@@ -85,7 +85,9 @@ std::string main_help() {
       "usage: seer <command> [options]\n\n"
       "seer trains, evaluates, runs and exports open-set perception models from YAML configs.\n\ncommands:\n";
   for (const auto& c : commands()) {
-    std::string first = c.spec.summary.substr(0, c.spec.summary.find(". ") + 1);
+    const std::string& sm = c.spec.summary;
+    size_t dot = sm.find(". ");
+    std::string first = dot == std::string::npos ? sm : sm.substr(0, dot + 1);
     s += "  " + c.spec.name + std::string(14 - c.spec.name.size(), ' ') + first + "\n";
   }
   s += "\nRun 'seer <command> --help' for a command's options. Exit codes: 0 ok, 1 runtime error, 2 usage/config error.\n";

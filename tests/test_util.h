@@ -1,0 +1,48 @@
+#pragma once
+// Shared helpers for the test suites.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <unistd.h>
+
+#include "seer_build_info.h"
+
+namespace seer::test {
+
+// The shared data folder: $SEER_DATA, else ../shared/data next to the checkout.
+inline std::string data_dir() {
+  if (const char* env = std::getenv("SEER_DATA"); env && *env) return env;
+  return std::string(SEER_SOURCE_DIR) + "/../shared/data";
+}
+
+// A file under the shared data folder ("" when absent, so tests can skip).
+inline std::string data_file(const std::string& rel) {
+  std::string p = data_dir() + "/" + rel;
+  return std::filesystem::exists(p) ? p : "";
+}
+
+// Our own committed fixtures: tests/data/<rel>.
+inline std::string fixture(const std::string& rel) { return std::string(SEER_SOURCE_DIR) + "/tests/data/" + rel; }
+
+// The source tree (configs/ etc.).
+inline std::string source_path(const std::string& rel) { return std::string(SEER_SOURCE_DIR) + "/" + rel; }
+
+// The seer binary built alongside the tests.
+inline std::string seer_binary() { return SEER_BINARY_PATH; }
+
+// A fresh empty temporary directory for one test.
+inline std::string temp_dir(const std::string& name) {
+  auto p = std::filesystem::temp_directory_path() / ("seer_test_" + name + "_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p.string();
+}
+
+}  // namespace seer::test
+
+// Skip the current test when a shared data file is absent, saying which.
+#define SEER_REQUIRE_DATA(var, rel)                                                     \
+  std::string var = ::seer::test::data_file(rel);                                        \
+  if (var.empty()) GTEST_SKIP() << "shared data '" << rel << "' not found under " << ::seer::test::data_dir()
