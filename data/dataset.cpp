@@ -23,6 +23,11 @@ DatasetBuilder read_dataset(const ConfigSection& section, const DatasetContext& 
   // One row per on-disk format (DESIGN.md §5); each reader lives in its own file.
   static const std::map<std::string, DatasetBuilder (*)(const ConfigSection&, const DatasetContext&)> table = {
       // SEER_DATASET_TABLE: readers add their row here
+      {"coco", &read_coco_dataset},
+      {"odvg", &read_odvg_dataset},
+      {"refcoco", &read_refcoco_dataset},
+      {"tagging", &read_tagging_dataset},
+      {"synthetic", &read_synthetic_dataset},
   };
   std::string type = section.get<std::string>("type", "synthetic", "dataset format");
   auto it = table.find(type);

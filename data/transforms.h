@@ -27,8 +27,11 @@ class Transform {
 
 using TransformList = std::vector<std::shared_ptr<Transform>>;
 
-// Read (and declare the keys of) the list at `section.key`, e.g. data.train + "transforms".
-TransformList read_transforms(const ConfigSection& section, const std::string& key);
+// Read (and declare the keys of) the list at `section.key`, e.g. data.train +
+// "transforms"; transforms that hold lists (random_select's `first`/`second`)
+// read them through here too, so nesting works at any depth. `doc` documents the key.
+TransformList read_transforms(const ConfigSection& section, const std::string& key,
+                              const std::string& doc = "transforms in the order they run, each {type: ..., options}");
 
 // Run the list in order.
 void apply_transforms(const TransformList& list, Sample& sample, SampleRng& rng);

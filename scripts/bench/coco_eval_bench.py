@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Benchmark `seer coco-eval` against pycocotools on a synthetic COCO-scale set.
+
+The set: 5000 images, 1-13 ground-truth boxes each, 100 detections per image,
+80 classes (detections are jittered ground truth plus random boxes, so that the
+matching is realistic). Both tools run end to end (load + evaluate + accumulate
++ summarize) under /usr/bin/time -v; the script prints wall times, the ratio,
+peak resident memory and the largest difference between the two sets of stats.
+
+    /usr/bin/python3 scripts/bench/coco_eval_bench.py \
+        --seer build-eval/seer --pycocotools /tmp/pcc/PythonAPI [--iou-type bbox] [--work /tmp/coco_bench]
+
+pycocotools is cocodataset/cocoapi built in place (see
+scripts/fixtures/make_coco_eval_fixtures.py). Nothing is written into the repository.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+PYCOCO_DRIVER = r'''
+import sys, json, types
+sys.path.insert(0, sys.argv[1])
+for n in ["matplotlib", "matplotlib.pyplot", "matplotlib.collections", "matplotlib.patches"]:
+    m = types.ModuleType(n); m.PatchCollection = m.Polygon = None; sys.modules[n] = m
+import numpy as np
+np.float = float  # cocoeval.py 2.0 uses np.float (removed in numpy 1.24)
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+gt = COCO(sys.argv[2]); dt = gt.loadRes(sys.argv[3])
+E = COCOeval(gt, dt, sys.argv[4]); E.evaluate(); E.accumulate(); E.summarize()
+json.dump({"stats": [float(x) for x in E.stats]}, open(sys.argv[5], "w"))
+'''
+
+
+def make_set(work, n_images, n_dets, n_classes, seed, with_masks):
+    rng = np.random.default_rng(seed)
+    images, anns, dets = [], [], []
+    cats = [{"id": i + 1, "name": "class%d" % (i + 1)} for i in range(n_classes)]
+    aid = 1
+    for i in range(n_images):
+        w, h = int(rng.integers(320, 641)), int(rng.integers(240, 481))
+        images.append({"id": i + 1, "width": w, "height": h, "file_name": "%012d.jpg" % (i + 1)})
+        n_gt = int(rng.integers(1, 14))
+        gts = []
+        for _ in range(n_gt):
+            bw, bh = float(rng.uniform(4, w * 0.6)), float(rng.uniform(4, h * 0.6))
+            x, y = float(rng.uniform(0, w - bw)), float(rng.uniform(0, h - bh))
+            c = int(rng.integers(1, n_classes + 1))
+            a = {"id": aid, "image_id": i + 1, "category_id": c, "bbox": [x, y, bw, bh], "area": bw * bh,
+                 "iscrowd": int(rng.uniform() < 0.01)}
+            if with_masks:
+                a["segmentation"] = [[x, y, x + bw, y, x + bw * 0.8, y + bh, x, y + bh * 0.9]]
+            anns.append(a)
+            gts.append(a)
+            aid += 1
+        for d in range(n_dets):
+            if d < 3 * len(gts):  # jittered copies of the ground truth
+                g = gts[d % len(gts)]
+                x, y, bw, bh = g["bbox"]
+                s = 0.05 * (1 + d // len(gts))
+                box = [x + rng.normal(0, s * bw), y + rng.normal(0, s * bh),
+                       bw * np.exp(rng.normal(0, s)), bh * np.exp(rng.normal(0, s))]
+                c = g["category_id"] if rng.uniform() < 0.9 else int(rng.integers(1, n_classes + 1))
+            else:
+                bw, bh = float(rng.uniform(2, w * 0.5)), float(rng.uniform(2, h * 0.5))
+                box = [float(rng.uniform(0, w - bw)), float(rng.uniform(0, h - bh)), bw, bh]
+                c = int(rng.integers(1, n_classes + 1))
+            dets.append({"image_id": i + 1, "category_id": c, "bbox": [round(float(v), 2) for v in box],
+                         "score": round(float(rng.uniform()), 4)})
+    gt_path, dt_path = os.path.join(work, "gt.json"), os.path.join(work, "results.json")
+    json.dump({"images": images, "annotations": anns, "categories": cats}, open(gt_path, "w"))
+    json.dump(dets, open(dt_path, "w"))
+    return gt_path, dt_path
+
+
+def timed(cmd):
+    """Run under /usr/bin/time -v; return (wall seconds, cpu seconds, peak RSS MiB, stdout)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("failed: %s\n%s\n%s" % (" ".join(cmd), p.stdout[-2000:], p.stderr[-2000:]))
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", p.stderr).group(1)
+    secs = sum(float(v) * 60 ** k for k, v in enumerate(reversed(wall.split(":"))))
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1)) / 1024
+    cpu = sum(float(re.search(r"%s time \(seconds\): (\S+)" % k, p.stderr).group(1)) for k in ("User", "System"))
+    return secs, cpu, rss, p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seer", required=True, help="the seer binary")
+    ap.add_argument("--pycocotools", default="/tmp/pcc/PythonAPI")
+    ap.add_argument("--iou-type", default="bbox", choices=["bbox", "segm"])
+    ap.add_argument("--images", type=int, default=5000)
+    ap.add_argument("--dets", type=int, default=100)
+    ap.add_argument("--classes", type=int, default=80)
+    ap.add_argument("--work", default="/tmp/coco_bench")
+    ap.add_argument("--skip-pycocotools", action="store_true", help="only time seer")
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    gt, dt = make_set(args.work, args.images, args.dets, args.classes, 0, args.iou_type == "segm")
+    print("set: %d images, %d classes, %d detections/image (%s)" % (args.images, args.classes, args.dets, args.work))
+
+    seer_out = os.path.join(args.work, "seer_stats.json")
+    s_t, s_c, s_m, s_log = timed([args.seer, "coco-eval", "--gt", gt, "--dt", dt, "--iou-type", args.iou_type,
+                             "--out", seer_out])
+    print(s_log)
+    print("seer coco-eval : wall %7.2f s  cpu %7.2f s  peak RSS %7.1f MiB" % (s_t, s_c, s_m))
+    if args.skip_pycocotools:
+        return
+    py_out = os.path.join(args.work, "pycocotools_stats.json")
+    driver = os.path.join(args.work, "pycoco_driver.py")
+    open(driver, "w").write(PYCOCO_DRIVER)
+    p_t, p_c, p_m, _ = timed(["/usr/bin/python3", driver, args.pycocotools, gt, dt, args.iou_type, py_out])
+    print("pycocotools    : wall %7.2f s  cpu %7.2f s  peak RSS %7.1f MiB" % (p_t, p_c, p_m))
+    # Wall time is what the user waits for; on a shared machine cpu time is the steadier figure.
+    print("speed-up       : wall %.1fx  cpu %.1fx" % (p_t / s_t, p_c / s_c))
+    a = json.load(open(seer_out))["stats"]
+    b = json.load(open(py_out))["stats"]
+    print("max |stats diff|: %.3g" % max(abs(x - y) for x, y in zip(a, b)))
+
+
+if __name__ == "__main__":
+    main()
