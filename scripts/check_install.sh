@@ -3,7 +3,7 @@
 # finds it with find_package(seer) and links seer::seer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BUILD_DIR="${SEER_BUILD_DIR:-build}"
+BUILD_DIR="$(cd "${SEER_BUILD_DIR:-build}" && pwd)"
 prefix=$(mktemp -d)
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$BUILD_DIR" --prefix "$prefix" >/dev/null

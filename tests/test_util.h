@@ -2,6 +2,10 @@
 // Shared helpers for the test suites.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -31,6 +35,22 @@ inline std::string source_path(const std::string& rel) { return std::string(SEER
 
 // The seer binary built alongside the tests.
 inline std::string seer_binary() { return SEER_BINARY_PATH; }
+
+// Run the seer binary with `args` (shell syntax); stdout and stderr together.
+struct CliResult {
+  int code;         // exit code, -1 when killed by a signal
+  std::string out;  // stdout + stderr
+};
+inline CliResult run_seer(const std::string& args) {
+  std::string cmd = seer_binary() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 // A fresh empty temporary directory for one test.
 inline std::string temp_dir(const std::string& name) {

@@ -1,4 +1,5 @@
 #include "core/pickle.h"
+#include "text/unicode.h"
 
 #include <cmath>
 #include <cstdio>
@@ -85,23 +86,6 @@ bool utf8_to_latin1(const std::string& s, std::string& out) {
   return true;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 bool valid_utf8(const std::string& s) {
   size_t i = 0;
@@ -796,10 +780,10 @@ PyRef Unpickler::load() {
               if (h < 0) fail("bad \\u escape");
               cp = cp * 16 + static_cast<uint32_t>(h);
             }
-            append_utf8(out, cp);
+            text::unicode::append_utf8(out, static_cast<char32_t>(cp));
             k += 1 + digits;
           } else {
-            append_utf8(out, c);
+            text::unicode::append_utf8(out, static_cast<char32_t>(c));
           }
         }
         stack_.push_back(PyValue::string(out));

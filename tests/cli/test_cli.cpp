@@ -10,21 +10,9 @@
 
 namespace {
 
-struct Result {
-  int code;
-  std::string out;  // stdout + stderr
-};
+using Result = seer::test::CliResult;
+Result run(const std::string& args) { return seer::test::run_seer(args); }
 
-Result run(const std::string& args) {
-  std::string cmd = seer::test::seer_binary() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
 
 int lines(const std::string& s) {
   int n = 0;

@@ -13,23 +13,7 @@ using nlohmann::json;
 
 namespace {
 
-struct CliRun {
-  int code;
-  std::string out;  // stdout + stderr
-};
-
-CliRun run_seer(const std::string& args) {
-  std::string cmd = seer::test::seer_binary() + " " + args + " 2>&1";
-  CliRun r{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int st = pclose(p);
-  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
+using seer::test::run_seer;
 
 void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
@@ -41,7 +25,7 @@ TEST(CocoEvalCli, BboxSummaryAndStatsFile) {
   const std::string dir = seer::test::temp_dir("coco_eval_cli");
   for (std::string type : {"bbox", "segm"}) {
     const std::string out = dir + "/" + type + ".json";
-    CliRun r = run_seer("coco-eval --gt " + gt + " --dt " +
+    seer::test::CliResult r = run_seer("coco-eval --gt " + gt + " --dt " +
                      seer::test::data_file("coco_eval/instances_val2014_fake" + type + "100_results.json") +
                      " --iou-type " + type + " --out " + out);
     ASSERT_EQ(r.code, 0) << r.out;
@@ -82,15 +66,15 @@ TEST(CocoEvalCli, BadInputFailsWithOneLine) {
   for (const auto& c : cases) {
     const std::string path = dir + "/r" + std::to_string(i++) + ".json";
     write(path, c.text);
-    CliRun r = run_seer("coco-eval --gt " + gt + " --dt " + path);
+    seer::test::CliResult r = run_seer("coco-eval --gt " + gt + " --dt " + path);
     EXPECT_EQ(r.code, 1) << r.out;
     EXPECT_NE(r.out.find(c.needle), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(path), std::string::npos) << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   }
-  CliRun missing = run_seer("coco-eval --gt " + gt + " --dt " + dir + "/nope.json");
+  seer::test::CliResult missing = run_seer("coco-eval --gt " + gt + " --dt " + dir + "/nope.json");
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.out.find(dir + "/nope.json"), std::string::npos) << missing.out;
-  CliRun bad_type = run_seer("coco-eval --gt " + gt + " --dt " + dir + "/r0.json --iou-type keypoints");
+  seer::test::CliResult bad_type = run_seer("coco-eval --gt " + gt + " --dt " + dir + "/r0.json --iou-type keypoints");
   EXPECT_EQ(bad_type.code, 2) << bad_type.out;
 }

@@ -8,28 +8,14 @@
 
 namespace {
 
-struct CliResult {
-  int code;
-  std::string out;  // stdout and stderr
-};
+using seer::test::CliResult;
+CliResult seer_run(const std::string& args) { return seer::test::run_seer(args); }
+
 
 std::string quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += (c == '\'') ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-CliResult seer_run(const std::string& args) {
-  const std::string cmd = quote(seer::test::seer_binary()) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  CliResult r{-1, ""};
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
 }
 
 TEST(TokenizeCli, BertJson) {
