@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -421,10 +423,31 @@ template <> struct TypeName<std::vector<int64_t>> { static constexpr const char*
 template <> struct TypeName<std::vector<double>> { static constexpr const char* value = "list<float>"; };
 template <> struct TypeName<std::vector<std::string>> { static constexpr const char* value = "list<string>"; };
 
+// The shortest decimal text that reads back as exactly `v` (as Python's repr),
+// so resolved configs print 0.485, not 0.48499999999999999.
+std::string shortest(double v) {
+  char buf[40];
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+template <class T>
+YAML::Node to_node(const T& v) { return YAML::Node(v); }
+YAML::Node to_node(double v) { return YAML::Node(shortest(v)); }
+YAML::Node to_node(float v) { return YAML::Node(shortest(v)); }
+YAML::Node to_node(const std::vector<double>& v) {
+  YAML::Node n(YAML::NodeType::Sequence);
+  for (double x : v) n.push_back(YAML::Node(shortest(x)));
+  return n;
+}
+
 template <class T>
 std::string repr(const T& v) {
   YAML::Emitter e;
-  e << YAML::Flow << v;
+  e << YAML::Flow << to_node(v);
   return e.c_str();
 }
 
@@ -513,7 +536,7 @@ T ConfigSection::get(const std::string& key, const T& def, const std::string& do
   impl_->declare(p, TypeName<T>::value, repr(def), doc);
   YAML::Node n = impl_->find(p);
   if (!n.IsDefined() || n.IsNull()) {
-    impl_->set(p, YAML::Node(def), "default");
+    impl_->set(p, to_node(def), "default");
     return def;
   }
   T out;

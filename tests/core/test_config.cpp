@@ -182,3 +182,14 @@ TEST(Config, Nearest) {
   EXPECT_EQ(nearest("zzzzzz", {"batch_size", "num_workers"}), "");
   EXPECT_EQ(edit_distance("abc", "acb"), 1u);
 }
+
+TEST(Config, FloatDefaultsPrintShortest) {
+  Config c = Config::from_string("{}\n", "t.yaml");
+  c.root().get<double>("thr", 0.3, "");
+  c.root().get<std::vector<double>>("mean", {0.485, 0.456}, "");
+  std::string y = c.to_yaml();
+  EXPECT_NE(y.find("thr: 0.3\n"), std::string::npos) << y;
+  EXPECT_NE(y.find("0.485"), std::string::npos) << y;
+  EXPECT_EQ(y.find("0.48499"), std::string::npos) << y;
+  EXPECT_DOUBLE_EQ(Config::from_string(y, "d.yaml").root().get<double>("thr", 0, ""), 0.3);
+}
