@@ -38,8 +38,12 @@ Batch collate(std::vector<Sample>&& samples, int64_t size_divisibility) {
     Sample& s = samples[i];
     const int64_t h = s.image.rows, w = s.image.cols;
     batch.images[i].narrow(1, 0, h).narrow(2, 0, w).copy_(image_to_tensor(s.image));
-    batch.pad_mask[i].narrow(0, 0, h).narrow(1, 0, w).fill_(false);
-    s.target.size = {h, w};
+    // The valid region is Target::size when a `pad` transform already padded
+    // the image (DESIGN.md §2: size is before padding), else the whole image.
+    int64_t vh = s.target.size[0], vw = s.target.size[1];
+    if (vh <= 0 || vw <= 0 || vh > h || vw > w) vh = h, vw = w;
+    batch.pad_mask[i].narrow(0, 0, vh).narrow(1, 0, vw).fill_(false);
+    s.target.size = {vh, vw};
     batch.targets.push_back(std::move(s.target));
   }
   return batch;

@@ -410,6 +410,13 @@ std::shared_ptr<Transform> read_color_jitter(const ConfigSection& s) {
 
 // ---------------------------------------------------------------- select
 
+bool RandomSelect::pads() const {
+  for (const auto* list : {&first_, &second_})
+    for (const auto& t : *list)
+      if (t->pads()) return true;
+  return false;
+}
+
 void RandomSelect::apply(Sample& sample, SampleRng& rng) const {
   apply_transforms(rng.uniform() < p_ ? first_ : second_, sample, rng);
 }
@@ -426,6 +433,7 @@ std::shared_ptr<Transform> read_random_select(const ConfigSection& s) {
 void Pad::apply(Sample& sample, SampleRng&) const {
   check_image(sample.image, "pad");
   const int64_t h = sample.image.rows, w = sample.image.cols;
+  sample.target.size = {h, w};  // the valid region, before padding
   int64_t th, tw;
   if (size_) {
     th = (*size_)[0];

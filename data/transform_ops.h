@@ -128,6 +128,7 @@ class RandomSelect : public Transform {
       : first_(std::move(first)), second_(std::move(second)), p_(p) {}
   void apply(Sample& sample, SampleRng& rng) const override;
   std::string name() const override { return "random_select"; }
+  bool pads() const override;
 
  private:
   TransformList first_, second_;
@@ -142,6 +143,7 @@ class Pad : public Transform {
   Pad(int64_t size_divisor, std::optional<std::array<int64_t, 2>> size) : divisor_(size_divisor), size_(size) {}
   void apply(Sample& sample, SampleRng& rng) const override;
   std::string name() const override { return "pad"; }
+  bool pads() const override { return true; }
 
  private:
   int64_t divisor_;

@@ -8,7 +8,11 @@
 namespace seer {
 
 void apply_transforms(const TransformList& list, Sample& sample, SampleRng& rng) {
-  for (const auto& t : list) t->apply(sample, rng);
+  for (const auto& t : list) {
+    t->apply(sample, rng);
+    // Target::size tracks the image through resizes and crops; padding leaves it behind.
+    if (!t->pads()) sample.target.size = {sample.image.rows, sample.image.cols};
+  }
 }
 
 TransformList read_transforms(const ConfigSection& section, const std::string& key, const std::string& doc) {

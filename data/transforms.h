@@ -23,6 +23,9 @@ class Transform {
   virtual ~Transform() = default;
   virtual void apply(Sample& sample, SampleRng& rng) const = 0;
   virtual std::string name() const = 0;
+  // True when the transform may add padding: Target::size (the valid, unpadded
+  // region) then stays as the transform set it instead of following the image.
+  virtual bool pads() const { return false; }
 };
 
 using TransformList = std::vector<std::shared_ptr<Transform>>;

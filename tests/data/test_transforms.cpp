@@ -6,6 +6,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "data/collate.h"
 #include "data/synthetic.h"
 #include "data/transform_ops.h"
 #include "data/transforms.h"
@@ -366,6 +367,22 @@ TEST(Transforms, PadToDivisorAndFixedSize) {
   EXPECT_EQ(s.image.rows, 700);
   EXPECT_EQ(s.image.cols, 720);
   EXPECT_EQ(s.target.masks.size(2), 720);
+}
+
+// Regression: padding added by the `pad` transform must be marked as padding
+// in the batch (Target::size is the region before padding, DESIGN.md §2).
+TEST(Transforms, PadKeepsTheValidSizeForCollate) {
+  Sample s = synthetic_sample(4);
+  SampleRng rng(0);
+  apply_transforms(parse("transforms: [{type: resize, size: 100}, {type: pad, size_divisor: 64}]"), s, rng);
+  const std::array<int64_t, 2> valid = s.target.size;
+  EXPECT_EQ(valid[0], 100);  // short side 100 is no multiple of 64: padding was added
+  EXPECT_GT(s.image.rows * s.image.cols, valid[0] * valid[1]);
+  std::vector<Sample> v{s};
+  Batch b = collate(std::move(v));
+  EXPECT_EQ(b.targets[0].size, valid);
+  EXPECT_EQ((~b.pad_mask[0]).sum().item<int64_t>(), valid[0] * valid[1]);
+  EXPECT_TRUE(b.pad_mask[0][s.image.rows - 1][s.image.cols - 1].item<bool>());
 }
 
 TEST(Transforms, ColorJitterIsSeededAndKeepsGeometry) {
