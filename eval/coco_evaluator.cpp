@@ -171,6 +171,12 @@ Metrics CocoEvaluator::compute() {
   return m;
 }
 
+const CocoDataset& CocoEvaluator::ground_truth() {
+  if (file_gt_) return *file_gt_;
+  target_gt_.build_index();
+  return target_gt_;
+}
+
 std::string CocoEvaluator::results_json() const {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& a : dets_) {

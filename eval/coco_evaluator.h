@@ -40,6 +40,12 @@ class CocoEvaluator : public Evaluator {
   // The collected detections as a COCO results json (list), e.g. for a submission
   // or to gather across processes.
   std::string results_json() const;
+  // What compute() scores: the ground truth (from gt_json or built from the targets,
+  // in original pixels) and the collected detections, for evaluators that run
+  // another analysis on the same data (e.g. ProposalEvaluator).
+  const CocoDataset& ground_truth();
+  const std::vector<CocoAnn>& detections() const { return dets_; }
+  const std::vector<int64_t>& seen_images() const { return seen_images_; }
 
  private:
   void add_target(const Target& t);

@@ -28,7 +28,8 @@ Metrics proposal_recall(const CocoDataset& gt, const std::vector<CocoAnn>& propo
   for (int m = 0; m < r.M; ++m) out.emplace_back("AR@" + std::to_string(ks[m]), recall(0, m, false));
   for (int m = 0; m < r.M; ++m) out.emplace_back("R50@" + std::to_string(ks[m]), recall(0, m, true));
   for (int a = 1; a < r.A; ++a)
-    out.emplace_back("AR_" + r.area_lbl[a] + "@" + std::to_string(ks.back()), recall(a, r.M - 1, false));
+    for (int m = 0; m < r.M; ++m)
+      out.emplace_back("AR_" + r.area_lbl[a] + "@" + std::to_string(ks[m]), recall(a, m, false));
   return out;
 }
 

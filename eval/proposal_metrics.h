@@ -3,7 +3,8 @@
 // and maxDets = the proposal budgets, reading the recall array.
 //   AR@k      mean recall over IoU .50:.05:.95 with the k best proposals per image
 //   R50@k     recall at IoU 0.5
-//   AR_small@k, AR_medium@k, AR_large@k   for the largest k, by ground-truth area
+//   AR_small@k, AR_medium@k, AR_large@k   by ground-truth area, for every k
+//             (AR_small@1, ..., AR_small@900, then medium, then large)
 // Crowd ground truth is ignored, as in COCOeval.
 #include <vector>
 
