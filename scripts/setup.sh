@@ -5,6 +5,7 @@
 #   scripts/setup.sh            install packages, configure and build into ./build
 #   SEER_BUILD_DIR=dir scripts/setup.sh
 #   SEER_SKIP_APT=1 scripts/setup.sh   build only
+#   SEER_TARGETS=seer scripts/setup.sh  build only these targets (default: all, tests included)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,5 +40,10 @@ JOBS="${SEER_JOBS:-$(nproc)}"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 echo "[setup] building in $BUILD_DIR with $JOBS jobs"
 start=$(date +%s)
-cmake --build "$BUILD_DIR" -j "$JOBS"
+if [ -n "${SEER_TARGETS:-}" ]; then
+  # shellcheck disable=SC2086
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target ${SEER_TARGETS}
+else
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+fi
 echo "[setup] build took $(( $(date +%s) - start )) s"

@@ -36,4 +36,27 @@ PredictOptions read_predict_options(const ConfigSection& s) {
   return o;
 }
 
+TrainOptions read_train_options(const ConfigSection& s) {
+  TrainOptions o;
+  o.log_interval = s.get<int64_t>("log_interval", o.log_interval, "iterations between metrics.jsonl lines and progress updates");
+  if (o.log_interval < 1) s.fail("log_interval", "must be >= 1");
+  o.eval_interval = s.get<int64_t>("eval_interval", o.eval_interval, "epochs between evaluations on data.val (0 = never)");
+  o.checkpoint_interval =
+      s.get<int64_t>("checkpoint_interval", o.checkpoint_interval, "epochs between checkpoints/epoch_N.pt (0 = none)");
+  o.keep_last = s.get<int64_t>("keep_last", o.keep_last, "epoch_N.pt checkpoints kept (0 = all)");
+  o.best_metric = s.get<std::string>("best_metric", o.best_metric,
+                                     "evaluation metric (higher is better) that selects checkpoints/best.pt ('' = none)");
+  o.vis_images = s.get<int64_t>("vis_images", o.vis_images, "validation images drawn into vis/ after each evaluation");
+  o.checkpoint_every_iters = s.get<int64_t>("checkpoint_every_iters", o.checkpoint_every_iters,
+                                            "also write checkpoints/last.pt every N iterations (0 = off)");
+  const std::pair<const char*, int64_t> non_negative[] = {{"eval_interval", o.eval_interval},
+                                                          {"checkpoint_interval", o.checkpoint_interval},
+                                                          {"keep_last", o.keep_last},
+                                                          {"vis_images", o.vis_images},
+                                                          {"checkpoint_every_iters", o.checkpoint_every_iters}};
+  for (const auto& [key, value] : non_negative)
+    if (value < 0) s.fail(key, "must be >= 0");
+  return o;
+}
+
 }  // namespace seer

@@ -1,5 +1,6 @@
 #pragma once
-// The top-level config sections every command shares: runtime, schedule, predict.
+// The top-level config sections every command shares: runtime, schedule, predict,
+// and the trainer's hooks (train:).
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,5 +31,17 @@ struct PredictOptions {
   int64_t max_detections = 100;
 };
 PredictOptions read_predict_options(const ConfigSection& predict);
+
+// `train:` when the trainer logs, evaluates, checkpoints and draws.
+struct TrainOptions {
+  int64_t log_interval = 10;            // iterations between metrics.jsonl lines / progress updates
+  int64_t eval_interval = 1;            // epochs between evaluations (0 = never)
+  int64_t checkpoint_interval = 1;      // epochs between checkpoints/epoch_N.pt (0 = none)
+  int64_t keep_last = 3;                // epoch_N.pt files kept (0 = all)
+  std::string best_metric = "bbox/AP50";  // evaluator metric (higher is better) that selects best.pt ("" = none)
+  int64_t vis_images = 4;               // validation images drawn into vis/ after each evaluation
+  int64_t checkpoint_every_iters = 0;   // also write last.pt every N iterations (0 = off)
+};
+TrainOptions read_train_options(const ConfigSection& train);
 
 }  // namespace seer

@@ -30,6 +30,7 @@ int run_browse_data(const Args& args) {
   loader.start_epoch(0);
 
   std::string out = args.get("--out");
+  const bool raw = args.has("--raw");
   if (!out.empty()) std::filesystem::create_directories(out);
   // to undo the normalisation when drawing
   std::array<double, 3> mean{0, 0, 0}, stdv{1, 1, 1};
@@ -54,7 +55,7 @@ int run_browse_data(const Args& args) {
         auto img = batch->images[i].narrow(1, 0, t.size[0]).narrow(2, 0, t.size[1]);
         cv::Mat rgb = tensor_to_rgb(img, mean, stdv);
         write_image_rgb((std::filesystem::path(out) / ("sample_" + std::to_string(seen) + ".jpg")).string(),
-                        draw_target(rgb, t, dataset->categories()));
+                        raw ? rgb : draw_target(rgb, t, dataset->categories()));
         ++drawn;
       }
     }

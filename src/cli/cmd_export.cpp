@@ -1,12 +1,56 @@
+// seer export: a checkpoint as safetensors (official names), a .pth state_dict,
+// or a traced TorchScript module of the model's tensor forward.
+#include <regex>
+
 #include "cli/commands.h"
+#include "core/error.h"
+#include "core/logging.h"
+#include "seer_build_info.h"
+#include "train/model_io.h"
 #include "train/resolve.h"
 
 namespace seer::cli {
 
+namespace {
+
+std::pair<int64_t, int64_t> parse_image_size(const std::string& s) {
+  std::smatch m;
+  static const std::regex re("^([0-9]{1,5})x([0-9]{1,5})$");
+  if (!std::regex_match(s, m, re)) throw UsageError("--image-size expects HxW, e.g. 800x800, got '" + s + "'");
+  int64_t h = std::stoll(m[1]), w = std::stoll(m[2]);
+  if (h < 32 || w < 32) throw UsageError("--image-size: both sides must be >= 32, got '" + s + "'");
+  return {h, w};
+}
+
+}  // namespace
+
 int run_export(const Args& args) {
-  // The config is still resolved, so its errors are reported now.
-  resolve_config(args.positional(0), args.all("--set"));
-  not_available("export", "no model family is built into this version yet");
+  ResolvedConfig r = resolve_config(args.positional(0), args.all("--set"));
+  if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
+  const std::string format = args.get("--format"), out = args.get("--out");
+  if (format != "safetensors" && format != "pth" && format != "torchscript")
+    throw UsageError("--format expects safetensors, pth or torchscript, got '" + format + "'");
+  const auto [height, width] = parse_image_size(args.get("--image-size", "800x800"));
+
+  CategoryTable categories = config_categories(r);
+  auto model = build_model(r, categories);
+  load_model_weights(*model, args.get("--weights"), r.model->strict_load);
+  model->eval();
+
+  if (format == "safetensors") {
+    write_safetensors(out, module_state_dict(*model),
+                      {{"format", "pt"}, {"family", model->family()}, {"producer", std::string("seer ") + SEER_VERSION}});
+  } else if (format == "pth") {
+    write_pth(out, module_state_dict(*model));
+  } else {
+    torch::NoGradGuard no_grad;
+    Model* m = model.get();
+    export_torchscript(
+        *model, [m](const std::vector<torch::Tensor>& in) { return m->forward_tensors(in); },
+        model->example_inputs(height, width), model->export_input_names(), out);
+  }
+  log().info("exported {} as {} to {}", args.get("--weights"), format, out);
+  return 0;
 }
 
 }  // namespace seer::cli

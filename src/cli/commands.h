@@ -23,7 +23,4 @@ int run_config(const Args&);
 int run_tokenize(const Args&);
 int run_browse_data(const Args&);
 
-// The answer of a subcommand whose backend arrives with a later issue.
-[[noreturn]] void not_available(const std::string& command, const std::string& what);
-
 }  // namespace seer::cli

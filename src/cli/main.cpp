@@ -15,10 +15,6 @@ OptionSpec set_option() {
   return {"--set", OptionSpec::Repeated, "KEY=VALUE", "override a config key (YAML-typed), repeatable"};
 }
 
-void not_available(const std::string& command, const std::string& what) {
-  throw UsageError("'seer " + command + "' is not available yet: " + what);
-}
-
 const std::vector<Command>& commands() {
   using O = OptionSpec;
   static const std::vector<Command> table = {
@@ -49,6 +45,7 @@ const std::vector<Command>& commands() {
         {set_option(),
          {"--weights", O::Value, "CKPT", "checkpoint to export", true},
          {"--format", O::Value, "FMT", "safetensors | torchscript | pth", true},
+         {"--image-size", O::Value, "HxW", "torchscript: the traced input size (default 800x800; sizes are fixed by tracing)"},
          {"--out", O::Value, "FILE", "output file", true}}},
        &run_export},
       {{"coco-eval", "Evaluate a COCO results file against a COCO ground-truth file (pycocotools semantics).",
@@ -74,7 +71,8 @@ const std::vector<Command>& commands() {
         {set_option(),
          {"--split", O::Value, "SPLIT", "train (default) or val"},
          {"--num", O::Value, "N", "samples to load (default 16)"},
-         {"--out", O::Value, "DIR", "write the drawn samples as JPEGs into DIR"}}},
+         {"--out", O::Value, "DIR", "write the drawn samples as JPEGs into DIR"},
+         {"--raw", O::Flag, "", "write the images without drawing the targets (e.g. inputs for seer predict)"}}},
        &run_browse_data},
   };
   return table;

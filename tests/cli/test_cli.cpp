@@ -88,8 +88,3 @@ TEST(Cli, MisspeltKeyNamesFileKeyAndSuggestion) {
   EXPECT_NE(t.out.find("expects int"), std::string::npos) << t.out;
 }
 
-TEST(Cli, PendingCommandsSayNotAvailable) {
-  Result r = run("train " + cfg("configs/demo/synthetic_data.yaml"));
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.out.find("not available yet"), std::string::npos) << r.out;
-}

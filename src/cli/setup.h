@@ -1,0 +1,17 @@
+#pragma once
+// Small pieces the config-driven commands share.
+#include <array>
+
+#include "data/transforms.h"
+#include "train/options.h"
+
+namespace seer::cli {
+
+// Intra-op threads, log level and deterministic algorithms from runtime.*.
+void apply_runtime(const RuntimeOptions& runtime);
+// Number of parameters (only those that train when `trainable`).
+int64_t count_parameters(const torch::nn::Module& module, bool trainable);
+// The mean/std of the list's `normalize` transform, if it has one.
+void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std);
+
+}  // namespace seer::cli

@@ -1,0 +1,191 @@
+#include "models/detr.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "losses/detr_target.h"
+#include "ops/box_ops.h"
+
+namespace seer {
+
+namespace {
+
+// The class count a category table needs in a label space (0: empty table).
+int64_t classes_needed(LabelSpace space, const CategoryTable& c) {
+  if (c.size() == 0) return 0;
+  if (space == LabelSpace::Contiguous) return c.size();
+  return *std::max_element(c.ids.begin(), c.ids.end()) + 1;
+}
+
+}  // namespace
+
+Detr::Detr(DetrOptions options, CategoryTable categories)
+    : options_(std::move(options)), categories_(std::move(categories)) {
+  auto& o = options_;
+  const bool ids = o.label_space == LabelSpace::DatasetIds;
+  if (ids)
+    for (auto id : categories_.ids)
+      if (id < 0) throw ConfigError("model.label_space: dataset_ids needs category ids >= 0, got " + std::to_string(id));
+  const int64_t needed = classes_needed(o.label_space, categories_);
+  if (o.num_classes < 0) {
+    if (needed == 0)
+      throw ConfigError("model.num_classes: null needs a dataset with categories; set it explicitly");
+    o.num_classes = needed;
+  } else if (o.num_classes < needed) {
+    throw ConfigError("model.num_classes: " + std::to_string(o.num_classes) + " is too small for the dataset (" +
+                      (ids ? "max category id + 1 = " : "category count ") + std::to_string(needed) + ")");
+  }
+  if (o.num_classes < 1) throw ConfigError("model.num_classes: must be >= 1");
+  const int64_t C = o.num_classes, D = o.transformer.d_model;
+
+  // Label maps: contiguous label <-> model class (identity without a table).
+  const int64_t n_labels = categories_.size();
+  std::vector<int64_t> cls(n_labels), lab(C, -1);
+  for (int64_t i = 0; i < n_labels; ++i) cls[i] = ids ? categories_.ids[i] : i;
+  for (int64_t c = 0; c < C; ++c) {
+    if (n_labels == 0) lab[c] = c;
+    else if (ids) lab[c] = categories_.index_of(c);
+    else lab[c] = c < n_labels ? c : -1;
+  }
+  all_classes_reportable_ = std::all_of(lab.begin(), lab.end(), [](int64_t v) { return v >= 0; });
+  class_of_label_ = torch::tensor(cls, torch::kLong);
+  label_of_class_ = torch::tensor(lab, torch::kLong);
+
+  // backbone = Joiner(Backbone(body=ResNet), position embedding), as backbone.{0,1}.
+  o.backbone.return_layers = {4};
+  body = ResNet(o.backbone);
+  if (o.position_embedding == "sine") {
+    PositionEmbeddingSineOptions pe;
+    pe.num_pos_feats = D / 2;
+    position_embedding = std::make_shared<PositionEmbeddingSine>(pe);
+  } else if (o.position_embedding == "learned") {
+    position_embedding = std::make_shared<PositionEmbeddingLearned>(D / 2);
+  } else {
+    throw ConfigError("model.backbone.position_embedding: '" + o.position_embedding + "' is not sine or learned");
+  }
+  auto joiner = register_module("backbone", std::make_shared<torch::nn::Module>());
+  auto bb = joiner->register_module("0", std::make_shared<torch::nn::Module>());
+  bb->register_module("body", body);
+  joiner->register_module("1", position_embedding);
+
+  input_proj = register_module("input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(body->num_channels(), D, 1)));
+  query_embed = register_module("query_embed", torch::nn::Embedding(o.num_queries, D));
+  transformer = register_module("transformer", DetrTransformer(o.transformer));
+  class_embed = register_module("class_embed", torch::nn::Linear(D, C + 1));
+  bbox_embed = register_module("bbox_embed", MLP(D, D, 4, 3));
+
+  o.loss.num_classes = C;
+  o.loss.focal = false;
+  criterion_ = SetCriterion(o.loss);
+}
+
+Detr::Outputs Detr::forward(const torch::Tensor& images, const torch::Tensor& mask) {
+  if (!images.defined() || images.dim() != 4 || images.size(1) != 3)
+    throw RuntimeError("DETR: images must be [B, 3, H, W]");
+  if (!mask.defined() || mask.dim() != 3 || mask.size(0) != images.size(0) || mask.size(1) != images.size(2) ||
+      mask.size(2) != images.size(3))
+    throw RuntimeError("DETR: mask must be [B, H, W] matching the images");
+  auto feat = body->forward(images);  // [B, Cb, h, w]
+  namespace F = torch::nn::functional;
+  // Official: F.interpolate(mask[None].float(), size=feat.shape[-2:]) (nearest).
+  auto m = F::interpolate(mask.unsqueeze(0).to(feat.dtype()),
+                          F::InterpolateFuncOptions()
+                              .size(std::vector<int64_t>{feat.size(2), feat.size(3)})
+                              .mode(torch::kNearest))
+               .to(torch::kBool)[0];  // [B, h, w]
+  auto pos = position_embedding->forward(m).to(feat.dtype());  // [B, D, h, w]
+  auto hs = transformer->forward(input_proj->forward(feat), m, query_embed->weight, pos).hs;  // [L, B, Q, D]
+  Outputs out;
+  out.logits = class_embed->forward(hs);           // [L, B, Q, C+1]
+  out.boxes = bbox_embed->forward(hs).sigmoid();  // [L, B, Q, 4]
+  return out;
+}
+
+torch::Tensor Detr::labels_to_classes(const torch::Tensor& labels) const {
+  if (options_.label_space == LabelSpace::Contiguous || categories_.size() == 0) return labels;
+  if (labels.numel() == 0) return labels;
+  const int64_t lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
+  if (lo < 0 || hi >= categories_.size())
+    throw RuntimeError("DETR: target label " + std::to_string(lo < 0 ? lo : hi) + " is outside the " +
+                       std::to_string(categories_.size()) + " dataset categories");
+  return class_of_label_.to(labels.device()).index_select(0, labels.to(torch::kLong));
+}
+
+LossDict Detr::loss(const Batch& batch) {
+  auto out = forward(batch.images, batch.pad_mask);
+  auto targets = normalized_cxcywh(batch.targets);
+  for (auto& t : targets) t.labels = labels_to_classes(t.labels);
+  const int64_t L = out.logits.size(0);
+  DetrOutput last;
+  last.logits = out.logits[L - 1];
+  last.boxes = out.boxes[L - 1];
+  std::vector<DetrOutput> aux;
+  if (options_.aux_loss) {
+    for (int64_t i = 0; i + 1 < L; ++i) {
+      DetrOutput a;
+      a.logits = out.logits[i];
+      a.boxes = out.boxes[i];
+      aux.push_back(a);
+    }
+  }
+  LossDict logs;
+  LossDict losses = criterion_(last, aux, targets, &logs);
+  for (const auto& kv : logs) losses.insert("log/" + kv.key(), kv.value());
+  return losses;
+}
+
+std::vector<Prediction> Detr::postprocess(const torch::Tensor& logits, const torch::Tensor& boxes,
+                                          const std::vector<std::array<int64_t, 2>>& orig_sizes) const {
+  const int64_t B = logits.size(0), C = logits.size(2) - 1;
+  if (static_cast<int64_t>(orig_sizes.size()) != B)
+    throw RuntimeError("DETR: " + std::to_string(orig_sizes.size()) + " image sizes for a batch of " +
+                       std::to_string(B));
+  auto prob = torch::softmax(logits, -1).narrow(-1, 0, C);  // [B, Q, C] (no-object dropped)
+  auto label_of = label_of_class_.to(logits.device());
+  if (!all_classes_reportable_) prob = prob.masked_fill(label_of.lt(0), -1.0);  // never win the max
+  auto [scores, classes] = prob.max(-1);                                         // [B, Q]
+  auto xyxy = box::cxcywh_to_xyxy(boxes);                                        // [B, Q, 4]
+  std::vector<Prediction> preds;
+  for (int64_t i = 0; i < B; ++i) {
+    const auto [h, w] = orig_sizes[i];
+    auto scale = torch::tensor({static_cast<float>(w), static_cast<float>(h), static_cast<float>(w),
+                                static_cast<float>(h)}, boxes.options());
+    Prediction p;
+    p.boxes = xyxy[i] * scale;
+    p.scores = scores[i];
+    p.labels = label_of.index_select(0, classes[i]);
+    preds.push_back(p);
+  }
+  return preds;
+}
+
+std::vector<Prediction> Detr::predict(const Batch& batch) {
+  torch::NoGradGuard ng;
+  auto out = forward(batch.images, batch.pad_mask);
+  std::vector<std::array<int64_t, 2>> sizes;
+  for (const auto& t : batch.targets) {
+    auto s = t.orig_size[0] > 0 && t.orig_size[1] > 0 ? t.orig_size : t.size;
+    if (s[0] <= 0 || s[1] <= 0)
+      throw RuntimeError("DETR: image '" + t.file_name + "' has neither orig_size nor size to scale boxes to");
+    sizes.push_back(s);
+  }
+  const int64_t L = out.logits.size(0);
+  auto preds = postprocess(out.logits[L - 1], out.boxes[L - 1], sizes);
+  for (size_t i = 0; i < preds.size(); ++i) preds[i].image_id = batch.targets[i].image_id;
+  return preds;
+}
+
+std::vector<torch::Tensor> Detr::forward_tensors(const std::vector<torch::Tensor>& inputs) {
+  if (inputs.size() != 2) throw RuntimeError("DETR: forward_tensors takes (images, mask)");
+  auto out = forward(inputs[0], inputs[1]);
+  const int64_t L = out.logits.size(0);
+  return {out.logits[L - 1], out.boxes[L - 1]};
+}
+
+std::vector<torch::Tensor> Detr::example_inputs(int64_t height, int64_t width) const {
+  auto dev = query_embed->weight.device();
+  return {torch::zeros({1, 3, height, width}, torch::TensorOptions().device(dev)),
+          torch::zeros({1, height, width}, torch::TensorOptions().dtype(torch::kBool).device(dev))};
+}
+
+}  // namespace seer

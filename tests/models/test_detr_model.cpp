@@ -1,0 +1,289 @@
+// DETR beyond parity: config keys and errors, class count and label spaces,
+// predict() in original pixels, frozen stages, trainable BatchNorm, gradients.
+#include <set>
+
+#include <torch/script.h>
+
+#include "core/checkpoint.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "models/detr.h"
+#include "models/detr_fixture.h"
+
+namespace {
+
+using namespace seer;
+
+DetrOptions tiny(int64_t num_classes = -1) {
+  DetrOptions o;
+  o.num_classes = num_classes;
+  o.num_queries = 4;
+  o.backbone.depth = 18;
+  o.transformer.d_model = 32;
+  o.transformer.nhead = 2;
+  o.transformer.num_encoder_layers = 1;
+  o.transformer.num_decoder_layers = 2;
+  o.transformer.dim_feedforward = 32;
+  o.transformer.dropout = 0.0;
+  return o;
+}
+
+CategoryTable table(const std::vector<int64_t>& ids) {
+  CategoryTable c;
+  for (auto id : ids) c.add(id, "id" + std::to_string(id));
+  return c;
+}
+
+Batch batch_of(int64_t B, int64_t H, int64_t W) {
+  torch::manual_seed(3);
+  Batch b;
+  b.images = torch::randn({B, 3, H, W});
+  b.pad_mask = torch::zeros({B, H, W}, torch::kBool);
+  for (int64_t i = 0; i < B; ++i) {
+    Target t;
+    t.boxes = torch::tensor({{4.f, 6.f, 30.f, 40.f}, {10.f, 2.f, 60.f, 20.f}});
+    t.labels = torch::tensor({0, 1}, torch::kLong);
+    t.size = {H, W};
+    t.orig_size = {2 * H, 2 * W};
+    t.image_id = 100 + i;
+    b.targets.push_back(t);
+  }
+  return b;
+}
+
+// Heads set so that every query predicts `boxes_logit` (before sigmoid) and
+// class logits `bias` (C + 1 entries).
+void fix_heads(Detr& m, const std::vector<float>& bias, const std::vector<float>& box_bias) {
+  torch::NoGradGuard ng;
+  m.class_embed->weight.zero_();
+  m.class_embed->bias.copy_(torch::tensor(bias));
+  auto last = m.bbox_embed->layers[2]->as<torch::nn::Linear>();
+  last->weight.zero_();
+  last->bias.copy_(torch::tensor(box_bias));
+}
+
+float logit(float p) { return std::log(p / (1 - p)); }
+
+TEST(DetrConfig, DefaultsAndResolvedKeys) {
+  auto cfg = Config::from_string("model:\n  type: detr\n  num_classes: null\n");
+  auto spec = read_model_spec(cfg.root());
+  EXPECT_EQ(spec.type, "detr");
+  cfg.check_unknown_keys();
+  auto yaml = cfg.to_yaml();
+  for (const char* k : {"label_space: contiguous", "num_queries: 100", "depth: 50", "frozen_stages: 1",
+                        "position_embedding: sine", "hidden_dim: 256", "dim_feedforward: 2048", "pre_norm: false",
+                        "set_cost_bbox: 5", "giou_loss_coef: 2", "eos_coef: 0.1"})
+    EXPECT_NE(yaml.find(k), std::string::npos) << k << "\n" << yaml;
+  auto model = spec.build(table({1, 2, 3}));
+  auto* d = dynamic_cast<Detr*>(model.get());
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->options().num_classes, 3);
+  EXPECT_EQ(d->class_embed->weight.size(0), 4);
+  EXPECT_EQ(d->family(), "detr");
+}
+
+TEST(DetrConfig, BadValuesAreOneLineConfigErrors) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"label_space: coco", "model.label_space"},
+      {"backbone: {depth: 18, dilation: true}", "model.backbone.dilation"},
+      {"backbone: {depth: 42}", "model.backbone.depth"},
+      {"backbone: {norm: group_norm}", "model.backbone.norm"},
+      {"backbone: {frozen_stages: 5}", "model.backbone.frozen_stages"},
+      {"backbone: {position_embedding: rope}", "model.backbone.position_embedding"},
+      {"transformer: {hidden_dim: 100, nheads: 8}", "model.transformer.hidden_dim"},
+      {"transformer: {dropout: 1.5}", "model.transformer.dropout"},
+      {"num_classes: 0", "model.num_classes"},
+      {"num_queries: 0", "model.num_queries"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    auto cfg = Config::from_string("model:\n  type: detr\n  " + yaml + "\n");
+    try {
+      read_model_spec(cfg.root());
+      ADD_FAILURE() << "no error for " << yaml;
+    } catch (const ConfigError& e) {
+      std::string m = e.what();
+      EXPECT_NE(m.find(key), std::string::npos) << m;
+      EXPECT_EQ(m.find('\n'), std::string::npos) << m;
+    }
+  }
+  auto cfg = Config::from_string("model: {type: detr}\nloss: {eos_coef: -1}\n");
+  EXPECT_THROW(read_model_spec(cfg.root()), ConfigError);
+}
+
+TEST(DetrConfig, NumClassesFromTheCategoryTable) {
+  auto o = tiny();
+  EXPECT_EQ(Detr(o, table({3, 7, 9})).options().num_classes, 3);  // contiguous: count
+  o.label_space = LabelSpace::DatasetIds;
+  EXPECT_EQ(Detr(o, table({3, 7, 9})).options().num_classes, 10);  // ids: max id + 1
+  EXPECT_THROW(Detr(o, CategoryTable{}), ConfigError);              // null without categories
+  o.num_classes = 9;
+  try {
+    Detr(o, table({3, 7, 9}));
+    ADD_FAILURE() << "9 classes accepted for id 9";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.num_classes"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DetrPredict, OfficialPostprocessInOriginalPixels) {
+  auto m = std::make_shared<Detr>(tiny(), table({1, 2, 3}));
+  m->eval();
+  // classes 0, 1, 2, no-object: class 1 wins
+  fix_heads(*m, {0.5f, 2.f, -1.f, 1.f}, {0.f, 0.f, logit(0.2f), logit(0.4f)});
+  auto b = batch_of(2, 64, 96);
+  auto preds = m->predict(b);
+  ASSERT_EQ(preds.size(), 2u);
+  auto p = torch::softmax(torch::tensor({0.5f, 2.f, -1.f, 1.f}), 0);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(preds[i].image_id, 100 + i);
+    ASSERT_EQ(preds[i].scores.size(0), 4);  // every query, no threshold
+    EXPECT_TRUE(torch::allclose(preds[i].scores, p[1].expand({4})));
+    EXPECT_TRUE(torch::all(preds[i].labels.eq(1)).item<bool>());
+    // (0.5, 0.5, 0.2, 0.4) of orig (h, w) = (128, 192)
+    auto want = torch::tensor({0.4f * 192, 0.3f * 128, 0.6f * 192, 0.7f * 128});
+    EXPECT_TRUE(torch::allclose(preds[i].boxes, want.expand({4, 4}), 1e-4, 1e-3)) << preds[i].boxes;
+  }
+}
+
+TEST(DetrPredict, DatasetIdsMapBackAndSkipUnusedIds) {
+  auto o = tiny();
+  o.label_space = LabelSpace::DatasetIds;
+  auto m = std::make_shared<Detr>(o, table({2, 5}));  // 6 classes, ids 0, 1, 3, 4 unused
+  m->eval();
+  ASSERT_EQ(m->options().num_classes, 6);
+  // class 3 (no category) has the highest logit, then class 5, then class 2
+  std::vector<float> bias = {0.f, 0.f, 1.f, 5.f, 0.f, 3.f, 0.5f};
+  fix_heads(*m, bias, {0.f, 0.f, 0.f, 0.f});
+  auto preds = m->predict(batch_of(1, 64, 64));
+  auto p = torch::softmax(torch::tensor(bias), 0);
+  EXPECT_TRUE(torch::all(preds[0].labels.eq(1)).item<bool>()) << preds[0].labels;  // id 5 -> index 1
+  EXPECT_TRUE(torch::allclose(preds[0].scores, p[5].expand({4})));
+  // winner in the table: identical to the official max
+  bias[3] = -2.f;
+  fix_heads(*m, bias, {0.f, 0.f, 0.f, 0.f});
+  preds = m->predict(batch_of(1, 64, 64));
+  p = torch::softmax(torch::tensor(bias), 0);
+  EXPECT_TRUE(torch::allclose(preds[0].scores, p.narrow(0, 0, 6).max().expand({4})));
+  // contiguous labels -> dataset ids for the loss
+  auto cls = m->labels_to_classes(torch::tensor({1, 0, 1}, torch::kLong));
+  EXPECT_TRUE(torch::equal(cls, torch::tensor({5, 2, 5}, torch::kLong)));
+  EXPECT_THROW(m->labels_to_classes(torch::tensor({2}, torch::kLong)), RuntimeError);
+}
+
+TEST(DetrPredict, ContiguousClassesBeyondTheTableAreNeverReported) {
+  auto m = std::make_shared<Detr>(tiny(5), table({10, 20, 30}));
+  m->eval();
+  fix_heads(*m, {0.f, 2.f, 0.f, 0.f, 6.f, 1.f}, {0.f, 0.f, 0.f, 0.f});
+  auto preds = m->predict(batch_of(1, 64, 64));
+  EXPECT_TRUE(torch::all(preds[0].labels.eq(1)).item<bool>()) << preds[0].labels;
+}
+
+TEST(DetrTrain, LossNamesForwardBackwardAndGradients) {
+  auto o = tiny();
+  o.backbone.norm = ResNetNorm::BatchNorm;
+  o.backbone.frozen_stages = 0;
+  auto m = std::make_shared<Detr>(o, table({1, 2}));
+  m->train();
+  auto losses = m->loss(batch_of(2, 64, 96));
+  for (const char* k : {"loss_ce", "loss_bbox", "loss_giou", "loss_ce_0", "loss_bbox_0", "loss_giou_0",
+                        "log/class_error", "log/cardinality_error", "log/cardinality_error_0"})
+    EXPECT_TRUE(losses.contains(k)) << k;
+  EXPECT_EQ(losses.size(), 9u);
+  torch::Tensor total = torch::zeros({});
+  for (const auto& kv : losses) {
+    EXPECT_TRUE(std::isfinite(kv.value().item<double>())) << kv.key();
+    if (kv.key().rfind("log/", 0) != 0) total = total + kv.value();
+  }
+  total.backward();
+  for (const auto& kv : m->named_parameters()) {
+    ASSERT_TRUE(kv.value().requires_grad()) << kv.key();
+    ASSERT_TRUE(kv.value().grad().defined()) << "no gradient: " << kv.key();
+    // The first decoder self-attention sees zero values (tgt = 0): its output
+    // is out_proj(v bias), and at init (zero MHA biases) norm1 gets a zero
+    // vector. No gradient reaches these at init, officially too.
+    const auto& k = kv.key();
+    if (k.rfind("transformer.decoder.layers.0.self_attn.", 0) == 0 ||
+        k == "transformer.decoder.layers.0.norm1.weight")
+      continue;
+    EXPECT_GT(kv.value().grad().abs().sum().item<double>(), 0.0) << "zero gradient: " << kv.key();
+  }
+  // BatchNorm2d carries num_batches_tracked; FrozenBatchNorm2d does not
+  EXPECT_TRUE(m->named_buffers().contains("backbone.0.body.bn1.num_batches_tracked"));
+  Detr frozen(tiny(), table({1, 2}));
+  EXPECT_FALSE(frozen.named_buffers().contains("backbone.0.body.bn1.num_batches_tracked"));
+  EXPECT_TRUE(frozen.named_buffers().contains("backbone.0.body.bn1.running_var"));
+  EXPECT_FALSE(frozen.named_parameters().contains("backbone.0.body.bn1.weight"));
+}
+
+TEST(DetrTrain, AuxLossOffHasNoSuffixedTerms) {
+  auto o = tiny();
+  o.aux_loss = false;
+  auto m = std::make_shared<Detr>(o, table({1, 2}));
+  auto losses = m->loss(batch_of(1, 64, 64));
+  EXPECT_FALSE(losses.contains("loss_ce_0"));
+  EXPECT_TRUE(losses.contains("loss_giou"));
+}
+
+TEST(DetrTrain, FrozenStages) {
+  auto frozen_prefixes = [](const Detr& m) {
+    std::set<std::string> out;
+    for (const auto& kv : m.named_parameters())
+      if (!kv.value().requires_grad()) {
+        auto n = kv.key().substr(std::string("backbone.0.body.").size());
+        out.insert(n.substr(0, n.find('.')));
+      }
+    return out;
+  };
+  auto o = tiny();
+  o.backbone.norm = ResNetNorm::BatchNorm;
+  o.backbone.frozen_stages = 2;
+  EXPECT_EQ(frozen_prefixes(Detr(o, table({1}))), (std::set<std::string>{"bn1", "conv1", "layer1", "layer2"}));
+  o.backbone.frozen_stages = 0;
+  EXPECT_TRUE(frozen_prefixes(Detr(o, table({1}))).empty());
+  o.backbone.train = false;
+  EXPECT_EQ(frozen_prefixes(Detr(o, table({1}))),
+            (std::set<std::string>{"bn1", "conv1", "layer1", "layer2", "layer3", "layer4"}));
+  Detr m(o, table({1}));
+  for (const auto& kv : m.named_parameters())
+    if (kv.key().rfind("backbone.", 0) != 0) EXPECT_TRUE(kv.value().requires_grad()) << kv.key();
+}
+
+TEST(DetrModel, ForwardTensorsAndExampleInputs) {
+  auto m = std::make_shared<Detr>(tiny(), table({1, 2, 3}));
+  m->eval();
+  auto ex = m->example_inputs(64, 80);
+  ASSERT_EQ(ex.size(), 2u);
+  EXPECT_EQ(ex[1].scalar_type(), torch::kBool);
+  torch::NoGradGuard ng;
+  auto out = m->forward_tensors(ex);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].sizes(), (std::vector<int64_t>{1, 4, 4}));
+  EXPECT_EQ(out[1].sizes(), (std::vector<int64_t>{1, 4, 4}));
+  EXPECT_EQ(m->export_output_names(), (std::vector<std::string>{"pred_logits", "pred_boxes"}));
+  EXPECT_THROW(m->forward_tensors({ex[0]}), RuntimeError);
+  EXPECT_THROW(m->forward_tensors({ex[0], torch::zeros({1, 3, 3}, torch::kBool)}), RuntimeError);
+}
+
+// forward_tensors traces (no data-dependent control flow): the TorchScript
+// export gives the same outputs, and the padding mask stays an input.
+TEST(DetrModel, TracesForExport) {
+  auto m = std::make_shared<Detr>(tiny(), table({1, 2, 3}));
+  m->eval();
+  auto ex = m->example_inputs(64, 96);
+  const std::string path = test::temp_dir("detr_trace") + "/detr.pt";
+  export_torchscript(*m, [&](const std::vector<torch::Tensor>& in) { return m->forward_tensors(in); }, ex,
+                     m->export_input_names(), path);
+  auto traced = torch::jit::load(path);
+  torch::NoGradGuard ng;
+  torch::manual_seed(5);
+  auto images = torch::randn({1, 3, 64, 96});
+  auto mask = torch::zeros({1, 64, 96}, torch::kBool);
+  mask.index_put_({0, torch::indexing::Slice(40), torch::indexing::Slice()}, true);  // padded rows
+  auto want = m->forward_tensors({images, mask});
+  auto got = traced.forward({images, mask}).toTuple()->elements();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_LE(test::max_abs_err(got[0].toTensor(), want[0]), 1e-5);
+  EXPECT_LE(test::max_abs_err(got[1].toTensor(), want[1]), 1e-5);
+}
+
+}  // namespace

@@ -1,0 +1,75 @@
+#include "train/evaluation.h"
+
+#include "core/error.h"
+#include "core/logging.h"
+#include "eval/coco_evaluator.h"
+
+namespace seer {
+
+EvaluationOptions read_evaluation_options(const ConfigSection& s, const std::string& data_root) {
+  EvaluationOptions o;
+  o.type = s.get<std::string>("type", o.type, "coco_bbox or coco_segm");
+  if (o.type != "coco_bbox" && o.type != "coco_segm") s.fail("type", "expects coco_bbox or coco_segm, got '" + o.type + "'");
+  auto gt = s.optional<std::string>("gt_json", "COCO json of the val split for exact numbers (null = GT from the targets)");
+  if (gt && !gt->empty()) o.gt_json = resolve_data_path(data_root, *gt);
+  return o;
+}
+
+std::unique_ptr<eval::Evaluator> make_evaluator(const EvaluationOptions& options, const CategoryTable& categories) {
+  eval::CocoEvaluatorOptions co;
+  co.iou_type = options.type == "coco_segm" ? eval::IouType::Segm : eval::IouType::Bbox;
+  co.gt_json = options.gt_json;
+  return std::make_unique<eval::CocoEvaluator>(categories, co);
+}
+
+Batch batch_to_device(const Batch& batch, const torch::Device& device) {
+  if (device.is_cpu()) return batch;
+  Batch b = batch;
+  b.images = b.images.to(device);
+  b.pad_mask = b.pad_mask.to(device);
+  for (auto& t : b.targets) {
+    if (t.boxes.defined()) t.boxes = t.boxes.to(device);
+    if (t.labels.defined()) t.labels = t.labels.to(device);
+    if (t.masks.defined()) t.masks = t.masks.to(device);
+    if (t.tags.defined()) t.tags = t.tags.to(device);
+  }
+  return b;
+}
+
+eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& evaluator, const torch::Device& device,
+                             const EvalBatchHook& on_batch, const std::string& label) {
+  const bool was_training = model.is_training();
+  model.eval();
+  evaluator.reset();
+  torch::NoGradGuard no_grad;
+  loader.start_epoch(0);
+  Progress progress(label, loader.batches_per_epoch());
+  int64_t done = 0;
+  try {
+    while (auto batch = loader.next()) {
+      std::vector<Prediction> preds = model.predict(batch_to_device(*batch, device));
+      if (static_cast<int64_t>(preds.size()) != batch->size())
+        throw RuntimeError("model predict() returned " + std::to_string(preds.size()) + " predictions for a batch of " +
+                           std::to_string(batch->size()) + " images");
+      for (auto& p : preds) {
+        if (p.boxes.defined()) p.boxes = p.boxes.cpu();
+        if (p.scores.defined()) p.scores = p.scores.cpu();
+        if (p.labels.defined()) p.labels = p.labels.cpu();
+        if (p.masks.defined()) p.masks = p.masks.cpu();
+      }
+      for (size_t i = 0; i < preds.size(); ++i)
+        if (preds[i].image_id < 0) preds[i].image_id = batch->targets[i].image_id;
+      if (on_batch) on_batch(*batch, preds);
+      evaluator.update(preds, batch->targets);
+      progress.update(++done);
+    }
+  } catch (...) {
+    model.train(was_training);
+    throw;
+  }
+  progress.finish();
+  model.train(was_training);
+  return evaluator.compute();
+}
+
+}  // namespace seer

@@ -1,0 +1,34 @@
+#include "train/model_io.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace seer {
+
+CategoryTable config_categories(const ResolvedConfig& r) {
+  const auto& split = r.data.val ? r.data.val : r.data.train;
+  if (!split) throw ConfigError(r.config.file() + ": the config has no data.val or data.train section to take class names from");
+  return split->build_dataset()->categories();
+}
+
+std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable& categories) {
+  if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
+  return r.model->build(categories);
+}
+
+LoadReport load_model_weights(Model& model, const std::string& path, bool strict) {
+  if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
+  WeightsFile file = read_weights(path, "model");
+  auto fam = file.metadata.find("family");
+  if (fam != file.metadata.end() && !fam->second.empty() && fam->second != model.family())
+    throw RuntimeError(path + ": a '" + fam->second + "' checkpoint cannot be loaded into the config's '" +
+                       model.family() + "' model");
+  LoadReport report = load_state_dict(model, file.tensors, strict, path);
+  log().info("weights {} ({}{}): {}", path, file.format, file.nested_key.empty() ? "" : ", '" + file.nested_key + "'",
+             report.summary());
+  return report;
+}
+
+}  // namespace seer

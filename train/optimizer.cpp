@@ -1,0 +1,219 @@
+#include "train/optimizer.h"
+
+#include <c10/util/string_utils.h>
+
+#include <regex>
+
+#include "core/error.h"
+#include "core/logging.h"
+
+namespace seer {
+
+OptimizerOptions read_optimizer_options(const ConfigSection& s) {
+  OptimizerOptions o;
+  o.type = s.get<std::string>("type", o.type, "adamw or sgd");
+  if (o.type != "adamw" && o.type != "sgd") s.fail("type", "expects adamw or sgd, got '" + o.type + "'");
+  o.lr = s.get<double>("lr", o.lr, "base learning rate (of parameters no param_groups pattern matches)");
+  if (!(o.lr >= 0)) s.fail("lr", "must be >= 0");
+  o.weight_decay = s.get<double>("weight_decay", o.weight_decay, "weight decay (decoupled for adamw, L2 for sgd)");
+  o.betas = s.get<std::vector<double>>("betas", o.betas, "adamw: (beta1, beta2)");
+  if (o.betas.size() != 2) s.fail("betas", "expects two numbers [beta1, beta2]");
+  o.momentum = s.get<double>("momentum", o.momentum, "sgd: momentum");
+  size_t n = s.list_size("param_groups",
+                         "parameter groups: [{pattern: regex on the parameter name, lr | lr_mult, weight_decay}], "
+                         "first match wins, unmatched parameters use the base lr");
+  for (size_t i = 0; i < n; ++i) {
+    ConfigSection g = s.item("param_groups", i);
+    ParamGroupRule r;
+    r.pattern = g.require<std::string>("pattern", "regex searched in the parameter name, e.g. '^backbone\\.'");
+    try {
+      std::regex re(r.pattern);
+    } catch (const std::regex_error& e) {
+      g.fail("pattern", "is not a valid regex: " + std::string(e.what()));
+    }
+    r.lr = g.optional<double>("lr", "learning rate of the group");
+    r.lr_mult = g.optional<double>("lr_mult", "learning rate as a multiple of optimizer.lr");
+    r.weight_decay = g.optional<double>("weight_decay", "weight decay of the group (default optimizer.weight_decay)");
+    if (r.lr && r.lr_mult) g.fail("lr_mult", "give either lr or lr_mult, not both");
+    o.param_groups.push_back(r);
+  }
+  o.clip_grad_norm = s.get<double>("clip_grad_norm", o.clip_grad_norm, "max total L2 norm of the gradients (0 = off)");
+  if (o.clip_grad_norm < 0) s.fail("clip_grad_norm", "must be >= 0");
+  o.accumulate_steps = s.get<int64_t>("accumulate_steps", 1, "batches whose gradients are summed before each step");
+  if (o.accumulate_steps < 1) s.fail("accumulate_steps", "must be >= 1");
+  return o;
+}
+
+namespace {
+
+std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
+
+using IDict = c10::impl::GenericDict;
+IDict make_dict() { return IDict(c10::StringType::get(), c10::AnyType::get()); }
+
+}  // namespace
+
+Optimizer::Optimizer(torch::nn::Module& model, OptimizerOptions options) : options_(std::move(options)) {
+  std::vector<std::regex> res;
+  for (const auto& r : options_.param_groups) res.emplace_back(r.pattern);
+  groups_.resize(1 + options_.param_groups.size());
+  groups_[0].name = "base";
+  groups_[0].base_lr = options_.lr;
+  groups_[0].weight_decay = options_.weight_decay;
+  for (size_t i = 0; i < options_.param_groups.size(); ++i) {
+    const auto& r = options_.param_groups[i];
+    auto& g = groups_[i + 1];
+    g.name = r.pattern;
+    g.base_lr = r.lr ? *r.lr : options_.lr * r.lr_mult.value_or(1.0);
+    g.weight_decay = r.weight_decay.value_or(options_.weight_decay);
+  }
+  std::vector<std::vector<torch::Tensor>> tensors(groups_.size());
+  for (const auto& item : model.named_parameters(/*recurse=*/true)) {
+    if (!item.value().requires_grad()) continue;
+    size_t gi = 0;
+    for (size_t i = 0; i < res.size(); ++i)
+      if (std::regex_search(item.key(), res[i])) {
+        gi = i + 1;
+        break;
+      }
+    groups_[gi].param_names.push_back(item.key());
+    tensors[gi].push_back(item.value());
+    params_.emplace_back(item.key(), item.value());
+  }
+  std::vector<ParamGroupInfo> kept;
+  std::vector<torch::optim::OptimizerParamGroup> torch_groups;
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    if (i > 0 && groups_[i].param_names.empty()) {
+      log().warn("optimizer.param_groups: pattern '{}' matches no trainable parameter", groups_[i].name);
+      continue;
+    }
+    std::unique_ptr<torch::optim::OptimizerOptions> go;
+    if (options_.type == "adamw") {
+      go = std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(groups_[i].base_lr)
+                                                            .betas({options_.betas[0], options_.betas[1]})
+                                                            .weight_decay(groups_[i].weight_decay));
+    } else {
+      go = std::make_unique<torch::optim::SGDOptions>(
+          torch::optim::SGDOptions(groups_[i].base_lr).momentum(options_.momentum).weight_decay(groups_[i].weight_decay));
+    }
+    torch_groups.emplace_back(tensors[i], std::move(go));
+    kept.push_back(groups_[i]);
+  }
+  groups_ = kept;
+  if (options_.type == "adamw") {
+    opt_ = std::make_unique<torch::optim::AdamW>(
+        torch_groups, torch::optim::AdamWOptions(options_.lr).betas({options_.betas[0], options_.betas[1]}).weight_decay(options_.weight_decay));
+  } else {
+    opt_ = std::make_unique<torch::optim::SGD>(
+        torch_groups, torch::optim::SGDOptions(options_.lr).momentum(options_.momentum).weight_decay(options_.weight_decay));
+  }
+  for (const auto& g : groups_)
+    log().debug("optimizer group '{}': {} tensors, lr {}, weight_decay {}", g.name, g.param_names.size(), g.base_lr,
+                g.weight_decay);
+}
+
+void Optimizer::set_lr_factor(double factor) {
+  auto& tg = opt_->param_groups();
+  for (size_t i = 0; i < groups_.size(); ++i) tg[i].options().set_lr(groups_[i].base_lr * factor);
+}
+
+double Optimizer::lr(size_t group) const { return opt_->param_groups().at(group).options().get_lr(); }
+
+void Optimizer::zero_grad() {
+  // Gradients are reset to undefined (set_to_none), like Python's default since 2.0.
+  for (auto& np : params_) {
+    auto& g = np.second.mutable_grad();
+    if (g.defined()) g = torch::Tensor();
+  }
+}
+
+double Optimizer::clip_grad_norm(double max_norm) {
+  std::vector<torch::Tensor> ps;
+  for (auto& np : params_) ps.push_back(np.second);
+  return torch::nn::utils::clip_grad_norm_(ps, max_norm, 2.0);
+}
+
+void Optimizer::step() { opt_->step(); }
+
+c10::IValue Optimizer::state_dict() const {
+  IDict state = make_dict();
+  const auto& st = opt_->state();
+  for (const auto& [name, p] : params_) {
+    auto it = st.find(state_key(p));
+    if (it == st.end()) continue;
+    IDict s = make_dict();
+    if (options_.type == "adamw") {
+      const auto& a = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      s.insert("step", torch::tensor(a.step(), torch::kInt64));
+      s.insert("exp_avg", a.exp_avg());
+      s.insert("exp_avg_sq", a.exp_avg_sq());
+    } else {
+      const auto& m = static_cast<const torch::optim::SGDParamState&>(*it->second);
+      if (m.momentum_buffer().defined()) s.insert("momentum_buffer", m.momentum_buffer());
+    }
+    state.insert(name, s);
+  }
+  c10::impl::GenericList groups(c10::AnyType::get());
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    IDict g = make_dict();
+    g.insert("name", groups_[i].name);
+    g.insert("lr", lr(i));
+    g.insert("initial_lr", groups_[i].base_lr);
+    g.insert("weight_decay", groups_[i].weight_decay);
+    c10::List<std::string> names;
+    for (const auto& n : groups_[i].param_names) names.push_back(n);
+    g.insert("params", names);
+    groups.push_back(g);
+  }
+  IDict out = make_dict();
+  out.insert("type", options_.type);
+  out.insert("state", state);
+  out.insert("param_groups", groups);
+  return out;
+}
+
+void Optimizer::load_state_dict(const c10::IValue& value) {
+  if (!value.isGenericDict()) throw RuntimeError("checkpoint 'optimizer' entry is not a dict");
+  auto d = value.toGenericDict();
+  std::string type = d.contains("type") ? d.at("type").toStringRef() : "";
+  if (type != options_.type)
+    throw RuntimeError("checkpoint optimizer is '" + type + "' but the config's optimizer.type is '" + options_.type + "'");
+  auto state = d.at("state").toGenericDict();
+  auto& st = opt_->state();
+  st.clear();
+  int64_t fresh = 0;
+  for (const auto& [name, p] : params_) {
+    if (!state.contains(name)) {
+      ++fresh;
+      continue;
+    }
+    auto s = state.at(name).toGenericDict();
+    auto check = [&](const torch::Tensor& t) {
+      if (!t.sizes().equals(p.sizes()))
+        throw RuntimeError("checkpoint optimizer state of '" + name + "' has shape " + c10::str(t.sizes()) +
+                           ", the parameter " + c10::str(p.sizes()));
+      return t.to(p.device(), p.scalar_type()).clone();
+    };
+    if (options_.type == "adamw") {
+      auto a = std::make_unique<torch::optim::AdamWParamState>();
+      a->step(s.at("step").toTensor().item<int64_t>());
+      a->exp_avg(check(s.at("exp_avg").toTensor()));
+      a->exp_avg_sq(check(s.at("exp_avg_sq").toTensor()));
+      st[state_key(p)] = std::move(a);
+    } else {
+      auto m = std::make_unique<torch::optim::SGDParamState>();
+      if (s.contains("momentum_buffer")) m->momentum_buffer(check(s.at("momentum_buffer").toTensor()));
+      st[state_key(p)] = std::move(m);
+    }
+  }
+  if (fresh > 0 && !state.empty())
+    log().warn("optimizer state: {} of {} parameters are not in the checkpoint and start fresh", fresh, params_.size());
+  // current lrs (the schedule sets them again before the next step)
+  auto groups = d.at("param_groups").toList();
+  for (size_t i = 0; i < groups.size() && i < groups_.size(); ++i) {
+    auto g = groups.get(i).toGenericDict();
+    opt_->param_groups()[i].options().set_lr(g.at("lr").toDouble());
+  }
+}
+
+}  // namespace seer

@@ -1,0 +1,366 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/logging.h"
+#include "core/visualize.h"
+#include "data/transform_ops.h"
+#include "train/plots.h"
+
+namespace fs = std::filesystem;
+
+namespace seer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+bool is_log_only(const std::string& name) { return name.rfind("log/", 0) == 0; }
+
+std::string format_lr(double lr) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2e", lr);
+  return buf;
+}
+
+// Copy a finished checkpoint (tmp + rename, so readers never see half a file).
+void copy_checkpoint(const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::copy_file(from, to + ".tmp", fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(to + ".tmp", to, ec);
+  if (ec) throw RuntimeError("cannot write checkpoint '" + to + "': " + ec.message());
+}
+
+}  // namespace
+
+TrainerOptions trainer_options(const ResolvedConfig& r) {
+  TrainerOptions o;
+  o.runtime = r.runtime;
+  o.schedule = r.schedule;
+  o.predict = r.predict;
+  o.optimizer = r.optimizer;
+  o.lr_schedule = r.lr_schedule;
+  o.train = r.train;
+  o.evaluation = r.evaluation;
+  o.config_yaml = r.config.to_yaml();
+  const auto& split = r.data.val ? r.data.val : r.data.train;
+  if (split)
+    for (const auto& t : split->transforms)
+      if (auto n = std::dynamic_pointer_cast<Normalize>(t)) o.image_mean = n->mean(), o.image_std = n->std();
+  return o;
+}
+
+Trainer::Trainer(TrainerOptions options, std::shared_ptr<Model> model, RunDir run, std::shared_ptr<Loader> train,
+                 std::shared_ptr<Loader> val, CategoryTable categories)
+    : options_(std::move(options)), model_(std::move(model)), run_(std::move(run)), train_(std::move(train)),
+      val_(std::move(val)), categories_(std::move(categories)), device_(options_.runtime.device),
+      checkpointer_(run_.checkpoints(), options_.train.keep_last), metrics_(run_.metrics_jsonl(), run_.results_csv()) {
+  if (!model_) throw RuntimeError("trainer: no model");
+  if (!train_) throw RuntimeError("trainer: the config has no data.train split to train on");
+  const int64_t every = options_.train.checkpoint_every_iters, acc = options_.optimizer.accumulate_steps;
+  if (every > 0 && every % acc != 0)
+    throw ConfigError("train.checkpoint_every_iters (" + std::to_string(every) +
+                      ") must be a multiple of optimizer.accumulate_steps (" + std::to_string(acc) + ")");
+  model_->to(device_);
+  optimizer_ = std::make_unique<Optimizer>(*model_, options_.optimizer);
+  state_.seed = options_.runtime.seed;
+  state_.best_metric = options_.train.best_metric;
+}
+
+void Trainer::fit(const std::string& resume) {
+  const int64_t per_epoch = train_->batches_per_epoch();
+  if (per_epoch == 0) throw DataError("the training split yields no batch (empty dataset?)");
+  const int64_t epochs = options_.schedule.epochs;
+  const int64_t total_iters = options_.schedule.max_iters.value_or(epochs * per_epoch);
+  schedule_ = std::make_unique<LrSchedule>(options_.lr_schedule, epochs, total_iters);
+
+  std::optional<Checkpoint> ckpt;
+  if (!resume.empty()) {
+    ckpt = read_checkpoint(resume);
+    restore_model(*model_, *ckpt);
+    if (ckpt->dict.contains("optimizer")) optimizer_->load_state_dict(ckpt->dict.at("optimizer"));
+    else log().warn("{}: no optimizer state; the optimizer starts fresh", resume);
+    state_ = ckpt->state;
+    state_.best_metric = options_.train.best_metric;
+    if (ckpt->state.best_metric != options_.train.best_metric) state_.best_metric_value.reset();
+    if (state_.seed != options_.runtime.seed)
+      log().warn("resuming a run seeded {} with runtime.seed {}: data order and augmentation change", state_.seed,
+                 options_.runtime.seed);
+    state_.seed = options_.runtime.seed;
+    metrics_.truncate_after(state_.iter, state_.epoch);
+    log().info("resumed from {}: epoch {} (batch {}/{}), iteration {}", resume, state_.epoch + 1,
+               state_.batches_done_in_epoch, per_epoch, state_.iter);
+  } else {
+    metrics_.reset();
+  }
+  if (state_.epoch >= epochs || (options_.schedule.max_iters && state_.iter >= *options_.schedule.max_iters)) {
+    log().info("nothing to do: the run is already at epoch {} / iteration {} (raise schedule.epochs to extend it)",
+               state_.epoch, state_.iter);
+    return;
+  }
+  if (options_.runtime.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  log().info("training {} epochs x {} iterations ({} trainable tensors in {} groups), run folder {}", epochs, per_epoch,
+             optimizer_->named_params().size(), optimizer_->groups().size(), run_.root);
+  // Restored last, so nothing between the checkpoint and the first batch draws from it.
+  if (ckpt) restore_rng(*ckpt);
+  model_->train();
+  optimizer_->zero_grad();
+  pending_backward_ = 0;
+
+  bool stop = false;
+  while (state_.epoch < epochs && !stop) {
+    const int64_t epoch = state_.epoch;
+    train_one_epoch(epoch, stop);
+    if (state_.epoch == epoch + 1) end_of_epoch(epoch + 1);
+  }
+  if (stop && state_.batches_done_in_epoch > 0) {  // stopped mid-epoch by max_iters
+    // the run's end still gets its evaluation, best.pt and results.csv row,
+    // labelled with the epoch in progress
+    std::vector<std::pair<std::string, double>> row;
+    for (const auto& [k, v] : epoch_loss_sums_) row.emplace_back("train/" + k, v / std::max<int64_t>(1, epoch_loss_count_));
+    row.emplace_back("lr", optimizer_->lr(0));
+    const bool improved = val_ && options_.train.eval_interval > 0 && evaluate_and_track(state_.epoch + 1, &row);
+    metrics_.add_result(state_.epoch + 1, row);
+    save(checkpointer_.last());
+    if (improved) copy_checkpoint(checkpointer_.last(), checkpointer_.best());
+    log().info("stopped at schedule.max_iters = {}; checkpoint {}", state_.iter, checkpointer_.last());
+  }
+  try {
+    write_training_plots(run_.metrics_jsonl(), run_.plots());
+  } catch (const std::exception& e) {
+    log().warn("plots: {}", e.what());
+  }
+}
+
+void Trainer::optimizer_step() {
+  if (options_.optimizer.clip_grad_norm > 0) optimizer_->clip_grad_norm(options_.optimizer.clip_grad_norm);
+  optimizer_->step();
+  optimizer_->zero_grad();
+  pending_backward_ = 0;
+}
+
+void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
+  const int64_t per_epoch = train_->batches_per_epoch();
+  const int64_t acc = options_.optimizer.accumulate_steps;
+  const auto& to = options_.train;
+  train_->start_epoch(epoch, state_.batches_done_in_epoch);
+  if (state_.batches_done_in_epoch == 0) {
+    epoch_loss_sums_.clear();
+    epoch_loss_count_ = 0;
+  }
+  Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options_.schedule.epochs), per_epoch);
+  // window of the current log line
+  std::vector<std::pair<std::string, double>> win_sums;
+  int64_t win_count = 0;
+  double win_time = 0, win_data = 0;
+  bool finished = true;
+
+  auto t_iter = Clock::now();
+  while (true) {
+    auto batch = train_->next();
+    const double data_time = seconds_since(t_iter);
+    if (!batch) break;
+    optimizer_->set_lr_factor(schedule_->factor(epoch, state_.iter));
+
+    LossDict losses = model_->loss(batch_to_device(*batch, device_));
+    torch::Tensor total;
+    std::vector<std::pair<std::string, double>> values;
+    bool finite = true;
+    for (const auto& item : losses) {
+      double v = item.value().detach().item<double>();
+      values.emplace_back(item.key(), v);
+      if (is_log_only(item.key())) continue;
+      finite = finite && std::isfinite(v);
+      total = total.defined() ? total + item.value() : item.value();
+    }
+    if (!total.defined()) throw RuntimeError("model loss() returned no loss term (only log/ entries or nothing)");
+    const double total_v = total.detach().item<double>();
+    if (!finite || !std::isfinite(total_v)) {
+      std::ostringstream terms;
+      for (const auto& [k, v] : values) terms << (terms.tellp() > 0 ? ", " : "") << k << "=" << v;
+      throw RuntimeError("non-finite loss at iteration " + std::to_string(state_.iter + 1) + " (epoch " +
+                         std::to_string(epoch + 1) + "): " + terms.str() +
+                         "; lower optimizer.lr, enable optimizer.clip_grad_norm or check the data");
+    }
+    (acc > 1 ? total / static_cast<double>(acc) : total).backward();
+    ++pending_backward_;
+    ++state_.iter;
+    ++state_.batches_done_in_epoch;
+    if (pending_backward_ == acc) optimizer_step();
+
+    values.insert(values.begin(), {"loss", total_v});
+    auto add_to = [](std::vector<std::pair<std::string, double>>& sums, const std::vector<std::pair<std::string, double>>& v) {
+      for (const auto& [k, x] : v) {
+        auto it = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == k; });
+        if (it == sums.end()) sums.emplace_back(k, x);
+        else it->second += x;
+      }
+    };
+    add_to(epoch_loss_sums_, values);
+    ++epoch_loss_count_;
+    add_to(win_sums, values);
+    ++win_count;
+    win_data += data_time;
+    win_time += seconds_since(t_iter);
+
+    if (on_iteration) on_iteration(state_.iter, losses);
+
+    const bool last_of_epoch = state_.batches_done_in_epoch == per_epoch;
+    if (state_.iter % to.log_interval == 0 || last_of_epoch) {
+      nlohmann::ordered_json line;
+      line["iter"] = state_.iter;
+      line["epoch"] = epoch + 1;
+      line["lr"] = optimizer_->lr(0);
+      for (const auto& [k, s] : win_sums) line[k] = s / win_count;
+      line["time"] = win_time / win_count;
+      line["data_time"] = win_data / win_count;
+      metrics_.append(line);
+      progress.update(state_.batches_done_in_epoch,
+                      "loss " + std::to_string(line["loss"].get<double>()).substr(0, 7) + " lr " + format_lr(optimizer_->lr(0)));
+      win_sums.clear();
+      win_count = 0;
+      win_time = win_data = 0;
+    }
+    if (to.checkpoint_every_iters > 0 && state_.iter % to.checkpoint_every_iters == 0 && pending_backward_ == 0 &&
+        !last_of_epoch)
+      save(checkpointer_.last());
+    if (options_.schedule.max_iters && state_.iter >= *options_.schedule.max_iters) {
+      stop = true;
+      finished = last_of_epoch;
+      break;
+    }
+    t_iter = Clock::now();
+  }
+  if (pending_backward_ > 0) optimizer_step();  // the epoch's last, partial accumulation
+  progress.finish();
+  if (finished) {
+    state_.epoch = epoch + 1;
+    state_.batches_done_in_epoch = 0;
+  }
+}
+
+void Trainer::end_of_epoch(int64_t epochs_done) {
+  const auto& to = options_.train;
+  std::vector<std::pair<std::string, double>> row;
+  for (const auto& [k, s] : epoch_loss_sums_) row.emplace_back("train/" + k, s / std::max<int64_t>(1, epoch_loss_count_));
+  row.emplace_back("lr", optimizer_->lr(0));
+
+  const bool final_epoch = epochs_done == options_.schedule.epochs ||
+                           (options_.schedule.max_iters && state_.iter >= *options_.schedule.max_iters);
+  const bool do_eval = val_ && to.eval_interval > 0 && (epochs_done % to.eval_interval == 0 || final_epoch);
+  const bool improved = do_eval && evaluate_and_track(epochs_done, &row);
+  metrics_.add_result(epochs_done, row);
+  save(checkpointer_.last());
+  if (improved) {
+    copy_checkpoint(checkpointer_.last(), checkpointer_.best());
+    log().info("new best {} = {:.4f}: {}", to.best_metric, *state_.best_metric_value, checkpointer_.best());
+  }
+  if (to.checkpoint_interval > 0 && epochs_done % to.checkpoint_interval == 0) {
+    copy_checkpoint(checkpointer_.last(), checkpointer_.epoch(epochs_done));
+    checkpointer_.prune();
+  }
+  try {
+    write_training_plots(run_.metrics_jsonl(), run_.plots());
+  } catch (const std::exception& e) {
+    log().warn("plots: {}", e.what());
+  }
+}
+
+bool Trainer::evaluate_and_track(int64_t epochs_done, std::vector<std::pair<std::string, double>>* row) {
+  const auto& to = options_.train;
+  bool improved = false;
+  last_metrics_ = evaluate(epochs_done);
+  nlohmann::ordered_json line;
+  line["epoch"] = epochs_done;
+  line["iter"] = state_.iter;
+  for (const auto& [k, v] : last_metrics_) line[k] = v;
+  metrics_.append(line);
+  std::string summary;
+  for (const auto& [k, v] : last_metrics_) {
+    if (k.find("/AP-") != std::string::npos) continue;
+    if (row) row->emplace_back(k, v);
+    if (summary.size() < 200) summary += (summary.empty() ? "" : ", ") + k + " " + std::to_string(v).substr(0, 6);
+  }
+  log().info("epoch {} evaluation: {}", epochs_done, summary);
+  if (!to.best_metric.empty()) {
+    auto it = std::find_if(last_metrics_.begin(), last_metrics_.end(), [&](const auto& m) { return m.first == to.best_metric; });
+    if (it == last_metrics_.end()) {
+      log().warn("train.best_metric '{}' is not among the evaluation metrics ({}...); best.pt is not written",
+                 to.best_metric, last_metrics_.empty() ? "none" : last_metrics_.front().first);
+    } else if (std::isfinite(it->second) && (!state_.best_metric_value || it->second > *state_.best_metric_value)) {
+      state_.best_metric_value = it->second;
+      improved = true;
+    }
+  }
+  return improved;
+}
+
+eval::Metrics Trainer::evaluate(int64_t epochs_done) {
+  auto evaluator = make_evaluator(options_.evaluation, categories_);
+  std::vector<std::pair<Batch, std::vector<Prediction>>> vis;
+  int64_t collected = 0;
+  auto hook = [&](const Batch& batch, const std::vector<Prediction>& preds) {
+    if (collected >= options_.train.vis_images) return;
+    vis.emplace_back(batch, preds);
+    collected += batch.size();
+  };
+  eval::Metrics m = run_evaluation(*model_, *val_, *evaluator, device_, hook, "eval epoch " + std::to_string(epochs_done));
+  try {
+    draw_vis(epochs_done, vis);
+  } catch (const std::exception& e) {
+    log().warn("vis: {}", e.what());
+  }
+  return m;
+}
+
+void Trainer::draw_vis(int64_t epochs_done, const std::vector<std::pair<Batch, std::vector<Prediction>>>& items) {
+  int64_t n = 0;
+  for (const auto& [batch, preds] : items) {
+    for (int64_t i = 0; i < batch.size() && n < options_.train.vis_images; ++i, ++n) {
+      const Target& t = batch.targets[i];
+      const int64_t h = t.size[0], w = t.size[1];
+      cv::Mat rgb = tensor_to_rgb(batch.images[i].slice(1, 0, h).slice(2, 0, w), options_.image_mean, options_.image_std);
+      // predictions are in original pixels; the drawn image is the transformed one
+      const double sx = t.orig_size[1] > 0 ? static_cast<double>(w) / t.orig_size[1] : 1.0;
+      const double sy = t.orig_size[0] > 0 ? static_cast<double>(h) / t.orig_size[0] : 1.0;
+      std::vector<DrawItem> drawn;
+      const Prediction& p = preds[i];
+      const int64_t k = p.boxes.defined() ? p.boxes.size(0) : 0;
+      if (k > 0) {
+        auto boxes = p.boxes.to(torch::kFloat32).contiguous();
+        auto scores = p.scores.to(torch::kFloat32).contiguous();
+        auto labels = p.labels.to(torch::kInt64).contiguous();
+        for (int64_t j = 0; j < k && static_cast<int64_t>(drawn.size()) < options_.predict.max_detections; ++j) {
+          const float s = scores[j].item<float>();
+          if (s < options_.predict.score_threshold) continue;
+          const int64_t label = labels[j].item<int64_t>();
+          DrawItem d;
+          auto b = boxes[j];
+          d.box = {static_cast<float>(b[0].item<float>() * sx), static_cast<float>(b[1].item<float>() * sy),
+                   static_cast<float>(b[2].item<float>() * sx), static_cast<float>(b[3].item<float>() * sy)};
+          std::string name = label >= 0 && label < categories_.size() ? categories_.names[label] : std::to_string(label);
+          d.text = name + " " + std::to_string(s).substr(0, 4);
+          d.color_index = static_cast<int>(label);
+          drawn.push_back(d);
+        }
+      }
+      cv::Mat out = draw_items(rgb, drawn);
+      cv::Mat bgr;
+      cv::cvtColor(out, bgr, cv::COLOR_RGB2BGR);
+      std::string path = run_.vis() + "/epoch_" + std::to_string(epochs_done) + "_" + std::to_string(n) + ".jpg";
+      if (!cv::imwrite(path, bgr)) throw RuntimeError("cannot write '" + path + "'");
+    }
+  }
+}
+
+void Trainer::save(const std::string& path) { save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml); }
+
+}  // namespace seer
