@@ -1,8 +1,32 @@
 // The `model:` and `loss:` keys of a DETR config (read_detr_spec).
+#include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/logging.h"
 #include "models/detr.h"
 
 namespace seer {
+
+namespace {
+
+// An ImageNet classification checkpoint into the backbone body: its `fc.*` head
+// is not part of the body, and a frozen-BN body has no num_batches_tracked.
+void load_pretrained_backbone(torch::nn::Module& body, const std::string& path) {
+  WeightsFile file = read_weights(path);
+  const StateDict own = module_state_dict(body);
+  StateDict kept;
+  int64_t dropped = 0;
+  for (const auto& item : file.tensors) {
+    const std::string& k = item.key();
+    const bool head = k.rfind("fc.", 0) == 0;
+    const bool counter = k.size() > 20 && k.compare(k.size() - 20, 20, ".num_batches_tracked") == 0 && !own.contains(k);
+    if (head || counter) ++dropped;
+    else kept.insert(k, item.value());
+  }
+  LoadReport report = load_state_dict(body, kept, /*strict=*/true, path);
+  log().info("backbone weights {}: {} ({} classifier/counter tensors ignored)", path, report.summary(), dropped);
+}
+
+}  // namespace
 
 ModelSpec read_detr_spec(const ConfigSection& root) {
   ConfigSection m = root.sub("model");
@@ -40,6 +64,8 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
       "frozen_stages", 1, "stages without gradient: 0 none, 1 conv1+bn1+layer1 (official), ..., 4 all");
   if (bo.frozen_stages < 0 || bo.frozen_stages > 4) b.fail("frozen_stages", "must be in 0..4");
   bo.train = b.get<bool>("train", true, "false: freeze the whole backbone (official when lr_backbone is 0)");
+  const std::string pretrained = b.get<std::string>(
+      "pretrained", "", "torchvision ResNet weights (e.g. resnet50-0676ba61.pth) loaded into backbone.0.body before training ('' = random init)");
   o.position_embedding = b.get<std::string>("position_embedding", "sine", "sine (official) | learned");
   if (o.position_embedding != "sine" && o.position_embedding != "learned")
     b.fail("position_embedding", "must be sine or learned, got '" + o.position_embedding + "'");
@@ -79,8 +105,10 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
   lo.eos_coef = coef("eos_coef", 0.1, "cross-entropy weight of the no-object class");
 
   ModelSpec spec;
-  spec.build = [o](const CategoryTable& categories) -> std::shared_ptr<Model> {
-    return std::make_shared<Detr>(o, categories);
+  spec.build = [o, pretrained](const CategoryTable& categories) -> std::shared_ptr<Model> {
+    auto model = std::make_shared<Detr>(o, categories);
+    if (!pretrained.empty()) load_pretrained_backbone(*model->body, pretrained);
+    return model;
   };
   return spec;
 }
