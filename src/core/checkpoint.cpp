@@ -71,6 +71,28 @@ bool storage_dtype(const std::string& global, c10::ScalarType& out) {
   return true;
 }
 
+// The slot of a storage persistent id, created on first sight:
+// ('storage', <torch.XStorage>, key, location, numel) in zip files, with a sixth
+// item (view metadata) in legacy files.
+std::shared_ptr<StorageSlot>& storage_slot(std::unordered_map<std::string, std::shared_ptr<StorageSlot>>& slots,
+                                           const PyRef& pid, size_t arity, const std::string& path) {
+  if (!pid->is_tuple() || pid->items.size() != arity || !pid->items[0]->is_str() || pid->items[0]->str != "storage" ||
+      pid->items[1]->kind != PyValue::Kind::Global || !pid->items[2]->is_str() ||
+      pid->items[4]->kind != PyValue::Kind::Int)
+    throw DataError("weights file '" + path + "': unsupported persistent id " + pid->repr(2));
+  auto& slot = slots[pid->items[2]->str];
+  if (!slot) {
+    slot = std::make_shared<StorageSlot>();
+    slot->key = pid->items[2]->str;
+    c10::ScalarType dt = c10::kByte;
+    if (!storage_dtype(pid->items[1]->name, dt)) slot->unsupported = pid->items[1]->name;
+    slot->dtype = dt;
+    slot->numel = pid->items[4]->i;
+    if (slot->numel < 0) throw DataError("weights file '" + path + "': negative storage size");
+  }
+  return slot;
+}
+
 PyRef storage_node(std::shared_ptr<StorageRef> ref) {
   auto o = std::make_shared<PyValue>();
   o->kind = PyValue::Kind::Object;
@@ -329,21 +351,7 @@ WeightsFile read_zip_checkpoint(const std::string& path, const std::string& pref
     opt.source = "data.pkl";
     opt.persistent_load = [&](const PyRef& pid) -> PyRef {
       // ('storage', <torch.XStorage>, key, location, numel)
-      if (!pid->is_tuple() || pid->items.size() != 5 || !pid->items[0]->is_str() || pid->items[0]->str != "storage" ||
-          pid->items[1]->kind != PyValue::Kind::Global || !pid->items[2]->is_str() ||
-          pid->items[4]->kind != PyValue::Kind::Int)
-        throw DataError("weights file '" + path + "': unsupported persistent id " + pid->repr(2));
-      c10::ScalarType dt = c10::kByte;
-      bool known = storage_dtype(pid->items[1]->name, dt);
-      auto& slot = slots[pid->items[2]->str];
-      if (!slot) {
-        slot = std::make_shared<StorageSlot>();
-        slot->key = pid->items[2]->str;
-        slot->dtype = dt;
-        if (!known) slot->unsupported = pid->items[1]->name;
-        slot->numel = pid->items[4]->i;
-        if (slot->numel < 0) throw DataError("weights file '" + path + "': negative storage size");
-      }
+      auto& slot = storage_slot(slots, pid, 5, path);
       auto ref = std::make_shared<StorageRef>();
       ref->root = slot;
       return storage_node(ref);
@@ -438,20 +446,7 @@ WeightsFile read_legacy_checkpoint(const std::string& path, const std::string& p
       o->name = pid->items.size() > 1 && pid->items[1]->kind == PyValue::Kind::Global ? pid->items[1]->name : "module";
       return o;  // a class reference; never used as a tensor
     }
-    if (!pid->is_tuple() || pid->items.size() != 6 || !pid->items[0]->is_str() || pid->items[0]->str != "storage" ||
-        pid->items[1]->kind != PyValue::Kind::Global || !pid->items[2]->is_str() ||
-        pid->items[4]->kind != PyValue::Kind::Int)
-      throw bad("unsupported persistent id " + pid->repr(2));
-    c10::ScalarType dt = c10::kByte;
-    bool known = storage_dtype(pid->items[1]->name, dt);
-    auto& slot = slots[pid->items[2]->str];
-    if (!slot) {
-      slot = std::make_shared<StorageSlot>();
-      slot->key = pid->items[2]->str;
-      slot->dtype = dt;
-      if (!known) slot->unsupported = pid->items[1]->name;
-      slot->numel = pid->items[4]->i;
-    }
+    auto& slot = storage_slot(slots, pid, 6, path);
     const PyRef& view = pid->items[5];
     if (view->is_none()) {
       auto ref = std::make_shared<StorageRef>();
