@@ -23,10 +23,6 @@ torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
 // transformers' erf form of GELU (hidden_act "gelu").
 torch::Tensor gelu_erf(const torch::Tensor& x) { return x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0))); }
 
-void positive(int64_t v, const char* name) {
-  if (v <= 0) throw RuntimeError(std::string("bert: ") + name + " must be > 0, got " + std::to_string(v));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------- options
@@ -55,13 +51,13 @@ BertOptions BertOptions::from_config(const ConfigSection& s) {
 }
 
 void BertOptions::validate() const {
-  positive(vocab_size, "vocab_size");
-  positive(hidden_size, "hidden_size");
-  positive(num_layers, "num_layers");
-  positive(num_heads, "num_heads");
-  positive(intermediate_size, "intermediate_size");
-  positive(max_position_embeddings, "max_position_embeddings");
-  positive(type_vocab_size, "type_vocab_size");
+  require_positive("bert", vocab_size, "vocab_size");
+  require_positive("bert", hidden_size, "hidden_size");
+  require_positive("bert", num_layers, "num_layers");
+  require_positive("bert", num_heads, "num_heads");
+  require_positive("bert", intermediate_size, "intermediate_size");
+  require_positive("bert", max_position_embeddings, "max_position_embeddings");
+  require_positive("bert", type_vocab_size, "type_vocab_size");
   if (hidden_size % num_heads != 0)
     throw RuntimeError("bert: hidden_size " + std::to_string(hidden_size) + " is not a multiple of num_heads " +
                        std::to_string(num_heads));

@@ -21,10 +21,6 @@ torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
 }
 
-void positive(int64_t v, const char* name) {
-  if (v <= 0) throw RuntimeError(std::string("clip_text: ") + name + " must be > 0, got " + std::to_string(v));
-}
-
 bool starts(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
 }  // namespace
@@ -49,12 +45,12 @@ ClipTextOptions ClipTextOptions::from_config(const ConfigSection& s) {
 }
 
 void ClipTextOptions::validate() const {
-  positive(vocab_size, "vocab_size");
-  positive(context_length, "context_length");
-  positive(width, "width");
-  positive(layers, "layers");
-  positive(heads, "heads");
-  positive(embed_dim, "embed_dim");
+  require_positive("clip_text", vocab_size, "vocab_size");
+  require_positive("clip_text", context_length, "context_length");
+  require_positive("clip_text", width, "width");
+  require_positive("clip_text", layers, "layers");
+  require_positive("clip_text", heads, "heads");
+  require_positive("clip_text", embed_dim, "embed_dim");
   if (width % heads != 0)
     throw RuntimeError("clip_text: width " + std::to_string(width) + " is not a multiple of heads " +
                        std::to_string(heads));

@@ -63,4 +63,8 @@ LoadReport load_encoder_weights(torch::nn::Module& module, const StateDict& weig
   return report;
 }
 
+void require_positive(const char* encoder, int64_t v, const char* name) {
+  if (v <= 0) throw RuntimeError(std::string(encoder) + ": " + name + " must be > 0, got " + std::to_string(v));
+}
+
 }  // namespace seer::text

@@ -41,4 +41,7 @@ LoadReport load_encoder_weights(torch::nn::Module& module, const StateDict& weig
 // "[2, 3]" for messages.
 std::string shape_str(const torch::Tensor& t);
 
+// Options check: RuntimeError "<encoder>: <name> must be > 0, got <v>" unless v > 0.
+void require_positive(const char* encoder, int64_t v, const char* name);
+
 }  // namespace seer::text

@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/error.h"
 #include "test_util.h"
 #include "text/encoder_weights.h"
 
@@ -94,3 +95,16 @@ inline text::StateDict formula_state(torch::nn::Module& m) {
 }
 
 }  // namespace seer::test
+
+// `stmt` throws a seer::RuntimeError whose one-line message contains `needle`.
+#define EXPECT_SEER_ERROR(stmt, needle)                                         \
+  do {                                                                          \
+    try {                                                                       \
+      stmt;                                                                     \
+      ADD_FAILURE() << "no error from " #stmt;                                  \
+    } catch (const seer::RuntimeError& e_) {                                    \
+      std::string m_ = e_.what();                                               \
+      EXPECT_EQ(m_.find('\n'), std::string::npos) << m_;                        \
+      EXPECT_NE(m_.find(needle), std::string::npos) << m_;                      \
+    }                                                                           \
+  } while (0)

@@ -7,18 +7,6 @@ namespace {
 
 using namespace seer::text;
 
-#define EXPECT_SEER_ERROR(stmt, needle)                                         \
-  do {                                                                          \
-    try {                                                                       \
-      stmt;                                                                     \
-      ADD_FAILURE() << "no error from " #stmt;                                  \
-    } catch (const seer::RuntimeError& e_) {                                    \
-      std::string m_ = e_.what();                                               \
-      EXPECT_EQ(m_.find('\n'), std::string::npos) << m_;                        \
-      EXPECT_NE(m_.find(needle), std::string::npos) << m_;                      \
-    }                                                                           \
-  } while (0)
-
 BertModel tiny() {
   BertOptions o;
   o.vocab_size = 20;
