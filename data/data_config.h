@@ -4,7 +4,7 @@
 //   data:
 //     root: /datasets/coco        # base of relative dataset paths
 //     batch_size: 2               # per process
-//     num_workers: 2
+//     num_workers: 2              # default: half the cores, 1..8
 //     train: {dataset: {type: coco, ...}, transforms: [...]}
 //     val:   {dataset: {type: coco, ...}, transforms: [...]}
 #include <optional>

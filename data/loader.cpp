@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <thread>
 
 #include "core/error.h"
 #include "core/logging.h"
@@ -14,7 +15,11 @@ LoaderOptions read_loader_options(const ConfigSection& data, bool train, uint64_
   LoaderOptions o;
   o.batch_size = data.get<int64_t>("batch_size", 2, "images per process and iteration");
   if (o.batch_size < 1) data.fail("batch_size", "must be >= 1");
-  o.num_workers = data.get<int>("num_workers", 2, "loader worker threads (0 = load in the calling thread)");
+  // Default: half the cores (the other half run the model's intra-op threads), 1 to 8.
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const int default_workers = std::clamp(cores / 2, 1, 8);
+  o.num_workers = data.get<int>("num_workers", default_workers,
+                                "loader worker threads (0 = load in the calling thread; default half the cores, 1..8)");
   if (o.num_workers < 0) data.fail("num_workers", "must be >= 0");
   o.prefetch_batches = data.get<int>("prefetch_batches", 4, "batches prepared ahead of the training loop");
   if (o.prefetch_batches < 1) data.fail("prefetch_batches", "must be >= 1");

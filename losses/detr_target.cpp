@@ -15,8 +15,10 @@ DetrTarget normalized_cxcywh(const Target& t, const torch::Tensor& positive_map)
   DetrTarget out;
   const int64_t n = t.num_boxes();
   if (n == 0) {
-    out.boxes = torch::zeros({0, 4});
-    out.labels = torch::zeros({0}, torch::kLong);
+    // on the device of the (empty) target tensors, so torch::cat with other images works on a GPU
+    const auto dev = t.boxes.defined() ? t.boxes.device() : torch::Device(torch::kCPU);
+    out.boxes = torch::zeros({0, 4}, torch::TensorOptions().device(dev));
+    out.labels = torch::zeros({0}, torch::TensorOptions().dtype(torch::kLong).device(dev));
     if (positive_map.defined()) out.positive_map = positive_map.new_zeros({0, positive_map.size(-1)});
     return out;
   }

@@ -46,11 +46,11 @@ TaskAlignedAssignment task_aligned_assign(const torch::Tensor& pred_boxes, const
   auto fopts = pred_boxes.options();
   TaskAlignedAssignment r;
   if (G == 0) {
-    r.labels = torch::full({B, A}, C, torch::kLong);
+    r.labels = torch::full({B, A}, C, fopts.dtype(torch::kLong));
     r.boxes = torch::zeros({B, A, 4}, fopts);
     r.scores = torch::zeros({B, A, C}, fopts);
-    r.fg_mask = torch::zeros({B, A}, torch::kBool);
-    r.gt_index = torch::zeros({B, A}, torch::kLong);
+    r.fg_mask = torch::zeros({B, A}, fopts.dtype(torch::kBool));
+    r.gt_index = torch::zeros({B, A}, fopts.dtype(torch::kLong));
     return r;
   }
   auto labels = gt_labels.to(torch::kLong);
@@ -78,7 +78,7 @@ TaskAlignedAssignment task_aligned_assign(const torch::Tensor& pred_boxes, const
   auto topk_idx = std::get<1>((align * in_gt).topk(k, -1, true));  // [B, G, k]
   auto pad = gt_valid.to(torch::kBool).unsqueeze(-1).expand({B, G, k});
   topk_idx = torch::where(pad, topk_idx, torch::zeros_like(topk_idx));
-  auto counts = torch::zeros({B, G, A}, torch::kLong).scatter_add_(2, topk_idx, torch::ones_like(topk_idx));
+  auto counts = torch::zeros({B, G, A}, topk_idx.options()).scatter_add_(2, topk_idx, torch::ones_like(topk_idx));
   auto in_topk = torch::where(counts > 1, torch::zeros_like(counts), counts).to(fopts.dtype());
   auto pos = in_topk * in_gt * valid;  // [B, G, A]
 
@@ -94,7 +94,7 @@ TaskAlignedAssignment task_aligned_assign(const torch::Tensor& pred_boxes, const
   auto gt_idx = pos.argmax(-2);  // [B, A]
 
   // ---- targets
-  auto flat_idx = gt_idx + torch::arange(B, torch::kLong).unsqueeze(-1) * G;
+  auto flat_idx = gt_idx + torch::arange(B, gt_idx.options()).unsqueeze(-1) * G;
   r.labels = labels.flatten().index_select(0, flat_idx.flatten()).view({B, A});
   r.boxes = g.reshape({-1, 4}).index_select(0, flat_idx.flatten()).view({B, A, 4});
   r.labels = r.labels.clamp_min(0);

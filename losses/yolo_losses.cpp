@@ -117,23 +117,30 @@ LossDict yolov8_loss(const torch::Tensor& cls_logits, const torch::Tensor& dist_
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> pad_targets(const std::vector<Target>& targets) {
   const int64_t B = static_cast<int64_t>(targets.size());
+  torch::Device device = torch::kCPU;  // the targets' (they follow the images to the GPU)
+  for (const auto& t : targets)
+    if (t.boxes.defined()) {
+      device = t.boxes.device();
+      break;
+    }
+  const auto lopts = torch::TensorOptions().dtype(torch::kLong).device(device);
   std::vector<torch::Tensor> keep(B);
   int64_t G = 0;
   for (int64_t b = 0; b < B; ++b) {
     const auto& t = targets[b];
     const int64_t n = t.num_boxes();
     if (n == 0) {
-      keep[b] = torch::zeros({0}, torch::kLong);
+      keep[b] = torch::zeros({0}, lopts);
       continue;
     }
     box::check_xyxy(t.boxes, "pad_targets(image " + std::to_string(t.image_id) + ")");
     keep[b] = (t.iscrowd.defined() && t.iscrowd.numel() == n) ? (t.iscrowd.to(torch::kLong) == 0).nonzero().squeeze(1)
-                                                              : torch::arange(n, torch::kLong);
+                                                              : torch::arange(n, lopts);
     G = std::max(G, keep[b].size(0));
   }
-  auto labels = torch::zeros({B, G}, torch::kLong);
-  auto boxes = torch::zeros({B, G, 4});
-  auto valid = torch::zeros({B, G});
+  auto labels = torch::zeros({B, G}, lopts);
+  auto boxes = torch::zeros({B, G, 4}, lopts.dtype(torch::kFloat32));
+  auto valid = torch::zeros({B, G}, lopts.dtype(torch::kFloat32));
   for (int64_t b = 0; b < B; ++b) {
     const int64_t n = keep[b].size(0);
     if (n == 0) continue;

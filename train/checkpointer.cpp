@@ -24,7 +24,7 @@ IDict make_dict() { return IDict(c10::StringType::get(), c10::AnyType::get()); }
 }  // namespace
 
 void save_checkpoint(const std::string& path, Model& model, const Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_yaml) {
+                     const std::string& config_yaml, const CheckpointExtras& extras) {
   IDict weights = make_dict();
   for (const auto& item : module_state_dict(model)) weights.insert(item.key(), item.value().detach().cpu());
   IDict meta = make_dict();
@@ -48,6 +48,7 @@ void save_checkpoint(const std::string& path, Model& model, const Optimizer* opt
   top.insert("meta", meta);
   top.insert("rng", rng);
   top.insert("config", config_yaml);
+  for (const auto& [key, value] : extras) top.insert(key, value);
   std::vector<char> bytes = torch::pickle_save(top);
   detail::write_atomically(path, [&](const std::string& tmp) {
     std::ofstream out(tmp, std::ios::binary);

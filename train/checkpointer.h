@@ -8,17 +8,21 @@
 //    "meta":      {"family", "epoch", "iter", "batches_done_in_epoch", "best_metric_value",
 //                  "best_metric", "seed", "seer_version"}
 //    "rng":       the default CPU generator's state (uint8 tensor)
-//    "config":    the resolved config as YAML text}
+//    "config":    the resolved config as YAML text
+//    "ema", "ema_updates", "grad_scaler": when train.ema / runtime.amp fp16 are on}
 //
 // "epoch" is the 0-based epoch to continue with and "batches_done_in_epoch" how
 // many of its batches were consumed (0 at an epoch boundary). The LR schedule is a
 // function of (epoch, iter), so it needs no state of its own. Files are written
 // atomically (tmp + rename), so a crash never leaves a truncated checkpoint.
-// `seer eval/predict --weights` read the "model" entry (core/checkpoint.h).
+// `seer eval/predict --weights` read the "ema" entry when there is one, else
+// "model" (train/model_io.h).
 #include <torch/torch.h>
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/model.h"
 #include "train/optimizer.h"
@@ -43,9 +47,13 @@ struct Checkpoint {
   std::string seer_version;
 };
 
+// Further top-level entries of a checkpoint, e.g. "ema" (name -> tensor, the
+// averaged weights, train/ema.h), "ema_updates" (int) and "grad_scaler" (train/amp.h).
+using CheckpointExtras = std::vector<std::pair<std::string, c10::IValue>>;
+
 // Writes a checkpoint (see above). `optimizer` may be null (weights + meta only).
 void save_checkpoint(const std::string& path, Model& model, const Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_yaml);
+                     const std::string& config_yaml, const CheckpointExtras& extras = {});
 
 // Reads a checkpoint written by save_checkpoint. DataError when the file is
 // missing, unreadable or lacks the entries above.

@@ -1,8 +1,13 @@
 #include "train/evaluation.h"
 
+#include <cstdio>
+#include <cstdlib>
+
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "eval/coco_evaluator.h"
+#include "train/eval_gather.h"
 
 namespace seer {
 
@@ -36,6 +41,32 @@ Batch batch_to_device(const Batch& batch, const torch::Device& device) {
   return b;
 }
 
+namespace {
+
+// Rank 0 scores the gathered items; every rank returns its metrics.
+eval::Metrics compute_on_main(eval::Evaluator& evaluator, const EvalItems& all) {
+  std::string text;
+  if (dist::is_main()) {
+    evaluator.update(all.predictions, all.targets);
+    char value[40];
+    for (const auto& [name, v] : evaluator.compute()) {
+      std::snprintf(value, sizeof value, "%.17g", v);
+      text += name + "\t" + value + "\n";
+    }
+  }
+  text = dist::broadcast_bytes(text, 0);
+  eval::Metrics metrics;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t tab = text.find('\t', pos), end = text.find('\n', tab);
+    metrics.emplace_back(text.substr(pos, tab - pos), std::strtod(text.substr(tab + 1, end - tab - 1).c_str(), nullptr));
+    pos = end + 1;
+  }
+  return metrics;
+}
+
+}  // namespace
+
 eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& evaluator, const torch::Device& device,
                              const EvalBatchHook& on_batch, const std::string& label) {
   const bool was_training = model.is_training();
@@ -45,6 +76,8 @@ eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& eval
   loader.start_epoch(0);
   Progress progress(label, loader.batches_per_epoch());
   int64_t done = 0;
+  const bool distributed = dist::distributed();
+  EvalItems mine;
   try {
     while (auto batch = loader.next()) {
       std::vector<Prediction> preds = model.predict(batch_to_device(*batch, device));
@@ -60,7 +93,12 @@ eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& eval
       for (size_t i = 0; i < preds.size(); ++i)
         if (preds[i].image_id < 0) preds[i].image_id = batch->targets[i].image_id;
       if (on_batch) on_batch(*batch, preds);
-      evaluator.update(preds, batch->targets);
+      if (distributed) {  // scored on rank 0 after the gather
+        mine.predictions.insert(mine.predictions.end(), preds.begin(), preds.end());
+        mine.targets.insert(mine.targets.end(), batch->targets.begin(), batch->targets.end());
+      } else {
+        evaluator.update(preds, batch->targets);
+      }
       progress.update(++done);
     }
   } catch (...) {
@@ -69,7 +107,8 @@ eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& eval
   }
   progress.finish();
   model.train(was_training);
-  return evaluator.compute();
+  if (!distributed) return evaluator.compute();
+  return compute_on_main(evaluator, gather_eval_items(std::move(mine)));
 }
 
 }  // namespace seer

@@ -34,7 +34,9 @@ using EvalBatchHook = std::function<void(const Batch& batch, const std::vector<P
 // Runs model.predict over one pass of `loader` (epoch 0 of its plan) under
 // NoGradGuard with the model in eval mode (its previous mode is restored), moving
 // images to `device`; feeds `evaluator` (reset first) and returns its metrics.
-// Shows a progress bar labelled `label`.
+// Shows a progress bar labelled `label`. In a distributed run every rank calls
+// it with its share of the val set (its loader's rank split): rank 0 gathers the
+// predictions, scores them all, and every rank returns those metrics.
 eval::Metrics run_evaluation(Model& model, Loader& loader, eval::Evaluator& evaluator,
                              const torch::Device& device = torch::kCPU, const EvalBatchHook& on_batch = {},
                              const std::string& label = "eval");

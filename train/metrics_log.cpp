@@ -63,6 +63,7 @@ MetricsLog::MetricsLog(std::string jsonl_path, std::string csv_path)
 }
 
 void MetricsLog::reset() {
+  if (!enabled_) return;
   columns_.clear();
   rows_.clear();
   std::error_code ec;
@@ -71,6 +72,7 @@ void MetricsLog::reset() {
 }
 
 void MetricsLog::truncate_after(int64_t iter, int64_t epochs_done) {
+  if (!enabled_) return;
   auto lines = read_metrics_jsonl(jsonl_);
   std::ofstream out(jsonl_, std::ios::trunc);
   for (const auto& j : lines) {
@@ -83,12 +85,14 @@ void MetricsLog::truncate_after(int64_t iter, int64_t epochs_done) {
 }
 
 void MetricsLog::append(const nlohmann::ordered_json& line) {
+  if (!enabled_) return;
   std::ofstream out(jsonl_, std::ios::app);
   out << line.dump() << "\n";
   if (!out) throw RuntimeError("cannot append to '" + jsonl_ + "'");
 }
 
 void MetricsLog::add_result(int64_t epoch, const std::vector<std::pair<std::string, double>>& values) {
+  if (!enabled_) return;
   for (const auto& kv : values)
     if (std::find(columns_.begin(), columns_.end(), kv.first) == columns_.end()) columns_.push_back(kv.first);
   auto it = std::find_if(rows_.begin(), rows_.end(), [&](const auto& r) { return r.first == epoch; });

@@ -29,12 +29,16 @@ class MetricsLog {
   // Adds (or replaces) the row of `epoch` and rewrites results.csv.
   void add_result(int64_t epoch, const std::vector<std::pair<std::string, double>>& values);
 
+  // A disabled log writes nothing and reads nothing (distributed workers other than rank 0).
+  void set_enabled(bool enabled) { enabled_ = enabled; }
+
   const std::string& jsonl_path() const { return jsonl_; }
   const std::string& csv_path() const { return csv_; }
 
  private:
   void write_csv() const;
   std::string jsonl_, csv_;
+  bool enabled_ = true;
   std::vector<std::string> columns_;  // without "epoch"
   std::vector<std::pair<int64_t, std::vector<std::pair<std::string, double>>>> rows_;
 };

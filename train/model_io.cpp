@@ -20,7 +20,9 @@ std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable&
 
 LoadReport load_model_weights(Model& model, const std::string& path, bool strict) {
   if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
-  WeightsFile file = read_weights(path, "model");
+  // A seer checkpoint of a run with train.ema holds both; the average is what the
+  // run evaluated and chose best.pt by.
+  WeightsFile file = read_weights(path, "ema");
   auto fam = file.metadata.find("family");
   if (fam != file.metadata.end() && !fam->second.empty() && fam->second != model.family())
     throw RuntimeError(path + ": a '" + fam->second + "' checkpoint cannot be loaded into the config's '" +

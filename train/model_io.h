@@ -19,7 +19,9 @@ CategoryTable config_categories(const ResolvedConfig& r);
 std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable& categories);
 
 // Load a weights file (seer checkpoint, official .pth/.pt, .safetensors) into the
-// model, honouring model.strict_load, and log the load report. A checkpoint that
+// model, honouring model.strict_load, and log the load report. From a checkpoint
+// holding an "ema" dict of tensors (train.ema) the averaged weights are loaded,
+// else "model" / "state_dict" / ... (core/checkpoint.h read_weights). A checkpoint that
 // names another model family is refused (RuntimeError) before any tensor is copied.
 LoadReport load_model_weights(Model& model, const std::string& path, bool strict);
 

@@ -13,10 +13,13 @@ struct RuntimeOptions {
   uint64_t seed = 42;
   bool deterministic = false;  // deterministic algorithms; exact resume
   std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string amp = "off";     // off | bf16 | fp16: autocast of forward + loss (train/amp.h)
   int threads = 0;             // intra-op threads (0 = all cores)
   std::string work_dir = "runs";
   std::string name;            // run folder name under work_dir ("" = config file stem)
   std::string log_level = "info";
+  double dist_timeout_s = 1800;  // distributed: wait for peers to join and for every collective (train/distributed.h)
+  int64_t dist_bucket_mb = 25;   // distributed: gradients are averaged in flat buckets of about this size
 };
 RuntimeOptions read_runtime_options(const ConfigSection& runtime);
 
@@ -32,6 +35,15 @@ struct PredictOptions {
 };
 PredictOptions read_predict_options(const ConfigSection& predict);
 
+// `train.ema:` an exponential moving average of the weights (train/ema.h), used
+// for evaluation and saved in checkpoints under "ema" when enabled.
+struct EmaOptions {
+  bool enabled = false;
+  double decay = 0.9999;  // final decay
+  double tau = 2000;      // warm-up: decay_t = decay * (1 - exp(-updates / tau))
+};
+EmaOptions read_ema_options(const ConfigSection& ema);
+
 // `train:` when the trainer logs, evaluates, checkpoints and draws.
 struct TrainOptions {
   int64_t log_interval = 10;            // iterations between metrics.jsonl lines / progress updates
@@ -41,6 +53,7 @@ struct TrainOptions {
   std::string best_metric = "bbox/AP50";  // evaluator metric (higher is better) that selects best.pt ("" = none)
   int64_t vis_images = 4;               // validation images drawn into vis/ after each evaluation
   int64_t checkpoint_every_iters = 0;   // also write last.pt every N iterations (0 = off)
+  EmaOptions ema;
 };
 TrainOptions read_train_options(const ConfigSection& train);
 

@@ -10,8 +10,8 @@ namespace fs = std::filesystem;
 
 namespace seer {
 
-RunDir open_run_dir(const Config& resolved, const std::string& work_dir, const std::string& name,
-                    const std::string& explicit_dir) {
+RunDir locate_run_dir(const Config& resolved, const std::string& work_dir, const std::string& name,
+                      const std::string& explicit_dir) {
   RunDir run;
   if (!explicit_dir.empty()) {
     run.root = explicit_dir;
@@ -19,6 +19,12 @@ RunDir open_run_dir(const Config& resolved, const std::string& work_dir, const s
     std::string n = name.empty() ? fs::path(resolved.file()).stem().string() : name;
     run.root = (fs::path(work_dir) / n).string();
   }
+  return run;
+}
+
+RunDir open_run_dir(const Config& resolved, const std::string& work_dir, const std::string& name,
+                    const std::string& explicit_dir) {
+  RunDir run = locate_run_dir(resolved, work_dir, name, explicit_dir);
   std::error_code ec;
   for (const std::string& d : {run.root, run.plots(), run.vis(), run.checkpoints()}) {
     fs::create_directories(d, ec);

@@ -21,6 +21,10 @@ struct RunDir {
 // Create the folder (work_dir/name, or `explicit_dir` when given), write the
 // resolved config into it and start logging to its log.txt. `name` "" means the
 // config file's stem.
+// Where open_run_dir puts the folder, without touching the disk (distributed
+// workers other than rank 0 write nothing there).
+RunDir locate_run_dir(const Config& resolved, const std::string& work_dir, const std::string& name,
+                      const std::string& explicit_dir = "");
 RunDir open_run_dir(const Config& resolved, const std::string& work_dir, const std::string& name,
                     const std::string& explicit_dir = "");
 

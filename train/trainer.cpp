@@ -7,10 +7,12 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/visualize.h"
 #include "data/transform_ops.h"
+#include "train/distributed.h"
 #include "train/plots.h"
 
 namespace fs = std::filesystem;
@@ -33,10 +35,37 @@ std::string format_lr(double lr) {
 
 // Copy a finished checkpoint (tmp + rename, so readers never see half a file).
 void copy_checkpoint(const std::string& from, const std::string& to) {
+  if (!dist::is_main()) return;
   std::error_code ec;
   fs::copy_file(from, to + ".tmp", fs::copy_options::overwrite_existing, ec);
   if (!ec) fs::rename(to + ".tmp", to, ec);
   if (ec) throw RuntimeError("cannot write checkpoint '" + to + "': " + ec.message());
+}
+
+// Data parallel (train/distributed.h): every worker starts from rank 0's
+// weights; a fresh start gives each worker its own RNG stream (dropout), as the
+// official code seeds seed + rank. A resume restores rank 0's saved stream everywhere.
+void join_data_parallel(Model& model, bool resumed, uint64_t seed) {
+  broadcast_module_state(model, 0);
+  if (!resumed) torch::manual_seed(seed + static_cast<uint64_t>(dist::rank()));
+}
+
+// Data parallel: the gradients of this accumulation window averaged over the
+// workers, before clipping and the step, so every worker takes the same step.
+void average_gradients(const Optimizer& optimizer, int64_t bucket_mb) {
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, p] : optimizer.named_params()) params.push_back(p);
+  all_reduce_gradients(params, bucket_mb << 20);
+}
+
+// Data parallel: the logged loss terms as means over the workers (one small
+// all-reduce; every worker has the same terms in the same order).
+void average_over_workers(std::vector<std::pair<std::string, double>>& values) {
+  auto t = torch::empty({static_cast<int64_t>(values.size())}, torch::kFloat64);
+  for (size_t i = 0; i < values.size(); ++i) t[static_cast<int64_t>(i)] = values[i].second;
+  dist::all_reduce_sum_(t);
+  t.div_(dist::world_size());
+  for (size_t i = 0; i < values.size(); ++i) values[i].second = t[static_cast<int64_t>(i)].item<double>();
 }
 
 }  // namespace
@@ -71,8 +100,12 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<Model> model, RunDir ru
                       ") must be a multiple of optimizer.accumulate_steps (" + std::to_string(acc) + ")");
   model_->to(device_);
   optimizer_ = std::make_unique<Optimizer>(*model_, options_.optimizer);
+  amp_ = parse_amp_mode(options_.runtime.amp);
+  if (amp_ == AmpMode::FP16) scaler_ = std::make_unique<GradScaler>();
+  if (options_.train.ema.enabled) ema_ = std::make_unique<ModelEma>(*model_, options_.train.ema);
   state_.seed = options_.runtime.seed;
   state_.best_metric = options_.train.best_metric;
+  if (!dist::is_main()) metrics_.set_enabled(false);  // only rank 0 writes metrics.jsonl / results.csv
 }
 
 void Trainer::fit(const std::string& resume) {
@@ -88,6 +121,7 @@ void Trainer::fit(const std::string& resume) {
     restore_model(*model_, *ckpt);
     if (ckpt->dict.contains("optimizer")) optimizer_->load_state_dict(ckpt->dict.at("optimizer"));
     else log().warn("{}: no optimizer state; the optimizer starts fresh", resume);
+    restore_precision_and_ema(*ckpt);
     state_ = ckpt->state;
     state_.best_metric = options_.train.best_metric;
     if (ckpt->state.best_metric != options_.train.best_metric) state_.best_metric_value.reset();
@@ -110,6 +144,7 @@ void Trainer::fit(const std::string& resume) {
   log().info("training {} epochs x {} iterations ({} trainable tensors in {} groups), run folder {}", epochs, per_epoch,
              optimizer_->named_params().size(), optimizer_->groups().size(), run_.root);
   // Restored last, so nothing between the checkpoint and the first batch draws from it.
+  if (dist::distributed()) join_data_parallel(*model_, ckpt.has_value(), options_.runtime.seed);
   if (ckpt) restore_rng(*ckpt);
   model_->train();
   optimizer_->zero_grad();
@@ -134,15 +169,29 @@ void Trainer::fit(const std::string& resume) {
     log().info("stopped at schedule.max_iters = {}; checkpoint {}", state_.iter, checkpointer_.last());
   }
   try {
-    write_training_plots(run_.metrics_jsonl(), run_.plots());
+    if (dist::is_main()) write_training_plots(run_.metrics_jsonl(), run_.plots());
   } catch (const std::exception& e) {
     log().warn("plots: {}", e.what());
   }
 }
 
 void Trainer::optimizer_step() {
-  if (options_.optimizer.clip_grad_norm > 0) optimizer_->clip_grad_norm(options_.optimizer.clip_grad_norm);
-  optimizer_->step();
+  if (dist::distributed()) average_gradients(*optimizer_, options_.runtime.dist_bucket_mb);
+  // fp16: gradients (complete, i.e. after any all-reduce) back to their true
+  // scale before clipping; a step with inf/NaN gradients is skipped.
+  bool finite = true;
+  if (scaler_) {
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, p] : optimizer_->named_params()) params.push_back(p);
+    finite = scaler_->unscale(params);
+    scaler_->update(!finite);
+    if (!finite) log().debug("iteration {}: inf/NaN gradients, step skipped, loss scale now {}", state_.iter, scaler_->current_scale());
+  }
+  if (finite) {
+    if (options_.optimizer.clip_grad_norm > 0) optimizer_->clip_grad_norm(options_.optimizer.clip_grad_norm);
+    optimizer_->step();
+    if (ema_) ema_->update(*model_);
+  }
   optimizer_->zero_grad();
   pending_backward_ = 0;
 }
@@ -170,7 +219,11 @@ void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
     if (!batch) break;
     optimizer_->set_lr_factor(schedule_->factor(epoch, state_.iter));
 
-    LossDict losses = model_->loss(batch_to_device(*batch, device_));
+    LossDict losses;
+    {
+      AutocastGuard autocast(amp_, device_);  // forward + loss only; backward runs outside
+      losses = model_->loss(batch_to_device(*batch, device_));
+    }
     torch::Tensor total;
     std::vector<std::pair<std::string, double>> values;
     bool finite = true;
@@ -190,13 +243,15 @@ void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
                          std::to_string(epoch + 1) + "): " + terms.str() +
                          "; lower optimizer.lr, enable optimizer.clip_grad_norm or check the data");
     }
-    (acc > 1 ? total / static_cast<double>(acc) : total).backward();
+    torch::Tensor objective = acc > 1 ? total / static_cast<double>(acc) : total;
+    (scaler_ ? scaler_->scale(objective) : objective).backward();
     ++pending_backward_;
     ++state_.iter;
     ++state_.batches_done_in_epoch;
     if (pending_backward_ == acc) optimizer_step();
 
     values.insert(values.begin(), {"loss", total_v});
+    if (dist::distributed()) average_over_workers(values);
     auto add_to = [](std::vector<std::pair<std::string, double>>& sums, const std::vector<std::pair<std::string, double>>& v) {
       for (const auto& [k, x] : v) {
         auto it = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == k; });
@@ -265,10 +320,10 @@ void Trainer::end_of_epoch(int64_t epochs_done) {
   }
   if (to.checkpoint_interval > 0 && epochs_done % to.checkpoint_interval == 0) {
     copy_checkpoint(checkpointer_.last(), checkpointer_.epoch(epochs_done));
-    checkpointer_.prune();
+    if (dist::is_main()) checkpointer_.prune();
   }
   try {
-    write_training_plots(run_.metrics_jsonl(), run_.plots());
+    if (dist::is_main()) write_training_plots(run_.metrics_jsonl(), run_.plots());
   } catch (const std::exception& e) {
     log().warn("plots: {}", e.what());
   }
@@ -312,9 +367,13 @@ eval::Metrics Trainer::evaluate(int64_t epochs_done) {
     vis.emplace_back(batch, preds);
     collected += batch.size();
   };
-  eval::Metrics m = run_evaluation(*model_, *val_, *evaluator, device_, hook, "eval epoch " + std::to_string(epochs_done));
+  eval::Metrics m;
+  {
+    EmaSwap use_ema(ema_.get(), *model_);  // the averaged weights, when kept
+    m = run_evaluation(*model_, *val_, *evaluator, device_, hook, "eval epoch " + std::to_string(epochs_done));
+  }
   try {
-    draw_vis(epochs_done, vis);
+    if (dist::is_main()) draw_vis(epochs_done, vis);
   } catch (const std::exception& e) {
     log().warn("vis: {}", e.what());
   }
@@ -361,6 +420,31 @@ void Trainer::draw_vis(int64_t epochs_done, const std::vector<std::pair<Batch, s
   }
 }
 
-void Trainer::save(const std::string& path) { save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml); }
+void Trainer::save(const std::string& path) {
+  if (!dist::is_main()) return;  // only rank 0 writes checkpoints
+  save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml, precision_and_ema_state());
+}
+
+CheckpointExtras Trainer::precision_and_ema_state() const {
+  CheckpointExtras extras;
+  if (ema_) {
+    extras.emplace_back("ema", ema_->state_dict());
+    extras.emplace_back("ema_updates", ema_->updates());
+  }
+  if (scaler_) extras.emplace_back("grad_scaler", scaler_->state_dict());
+  return extras;
+}
+
+void Trainer::restore_precision_and_ema(const Checkpoint& ckpt) {
+  if (ema_) {
+    if (ckpt.dict.contains("ema") && ckpt.dict.contains("ema_updates")) {
+      ema_->load_state_dict(ckpt.dict.at("ema"), ckpt.dict.at("ema_updates").toInt(), ckpt.path);
+    } else {
+      log().warn("{}: no EMA in the checkpoint; the average starts from the restored weights", ckpt.path);
+      ema_ = std::make_unique<ModelEma>(*model_, options_.train.ema);
+    }
+  }
+  if (scaler_ && ckpt.dict.contains("grad_scaler")) scaler_->load_state_dict(ckpt.dict.at("grad_scaler"));
+}
 
 }  // namespace seer

@@ -6,7 +6,11 @@
 // and a progress bar every log_interval iterations, evaluation + results.csv +
 // best.pt + vis/ every eval_interval epochs, checkpoints, plots.
 //
-// Resume (fit(path)) restores weights, optimizer state, RNG, the epoch / iteration
+// runtime.amp runs model->loss() under autocast (bf16 / fp16) and, for fp16,
+// scales the loss and skips steps whose gradients overflowed; train.ema keeps a
+// moving average of the weights that evaluation (and so best.pt) uses.
+//
+// Resume (fit(path)) restores weights, optimizer state, EMA, gradient scale, RNG, the epoch / iteration
 // and the loader position, so in deterministic mode the run continues exactly as
 // if it had not stopped (same losses). schedule.epochs may be raised to extend a
 // finished run.
@@ -19,7 +23,9 @@
 #include "core/types.h"
 #include "data/loader.h"
 #include "models/model.h"
+#include "train/amp.h"
 #include "train/checkpointer.h"
+#include "train/ema.h"
 #include "train/evaluation.h"
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
@@ -64,6 +70,10 @@ class Trainer {
 
   const TrainState& state() const { return state_; }
   Optimizer& optimizer() { return *optimizer_; }
+  // The weight average (null unless train.ema.enabled) and the fp16 gradient
+  // scaler (null unless runtime.amp is fp16).
+  ModelEma* ema() { return ema_.get(); }
+  const GradScaler* grad_scaler() const { return scaler_.get(); }
   // The metrics of the last evaluation (empty before any).
   const eval::Metrics& last_metrics() const { return last_metrics_; }
 
@@ -76,6 +86,10 @@ class Trainer {
   // and track best_metric; true when it improved.
   bool evaluate_and_track(int64_t epochs_done, std::vector<std::pair<std::string, double>>* row);
   void save(const std::string& path);
+  // Precision and averaging (train/amp.h, train/ema.h): what checkpoints carry
+  // for them, and restoring it on resume.
+  CheckpointExtras precision_and_ema_state() const;
+  void restore_precision_and_ema(const Checkpoint& ckpt);
   void draw_vis(int64_t epochs_done, const std::vector<std::pair<Batch, std::vector<Prediction>>>& items);
 
   TrainerOptions options_;
@@ -86,6 +100,9 @@ class Trainer {
   torch::Device device_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
+  AmpMode amp_ = AmpMode::Off;
+  std::unique_ptr<GradScaler> scaler_;  // fp16 only
+  std::unique_ptr<ModelEma> ema_;       // train.ema.enabled only
   Checkpointer checkpointer_;
   MetricsLog metrics_;
   TrainState state_;

@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/setup.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/visualize.h"
 #include "data/collate.h"
 #include "data/image_io.h"
 #include "data/rng.h"
+#include "train/evaluation.h"
 #include "train/model_io.h"
 #include "train/resolve.h"
 
@@ -45,10 +47,13 @@ int run_predict(const Args& args) {
   if (!r.data.val) throw ConfigError(r.config.file() + ": predict uses data.val's transforms, but the config has no data.val");
   if (args.has("--text")) throw UsageError("--text: the '" + r.model_type + "' model takes no text prompt");
   const std::vector<std::string> images = args.all("--image");
+  apply_runtime(r.runtime);  // threads, log level
 
   CategoryTable categories = config_categories(r);
   auto model = build_model(r, categories);
   load_model_weights(*model, args.get("--weights"), r.model->strict_load);
+  const torch::Device device(r.runtime.device);
+  model->to(device);
   model->eval();
   torch::NoGradGuard no_grad;
 
@@ -62,7 +67,11 @@ int run_predict(const Args& args) {
     try {
       cv::Mat rgb = read_image_rgb(path);
       Batch batch = image_batch(path, rgb, r.data.val->transforms, r.runtime.seed);
-      Prediction p = model->predict(batch).at(0);
+      Prediction p = model->predict(batch_to_device(batch, device)).at(0);
+      p.boxes = p.boxes.cpu();
+      p.scores = p.scores.cpu();
+      p.labels = p.labels.cpu();
+      if (p.masks.defined()) p.masks = p.masks.cpu();
       // best first, thresholded, capped
       auto order = std::get<1>(p.scores.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
       auto keep = order.index({p.scores.index({order}) >= r.predict.score_threshold});

@@ -59,7 +59,10 @@ std::string fmt_duration(double s) {
 
 Progress::Progress(std::string label, int64_t total, double plain_interval_s)
     : label_(std::move(label)), total_(total), plain_interval_(plain_interval_s),
-      tty_(isatty(fileno(stderr)) != 0), start_(std::chrono::steady_clock::now()), last_print_(start_) {}
+      // no bar when the log level hides info lines (e.g. non-main distributed workers)
+      tty_(isatty(fileno(stderr)) != 0 && log().should_log(spdlog::level::info)),
+      start_(std::chrono::steady_clock::now()),
+      last_print_(start_) {}
 
 Progress::~Progress() {
   if (!finished_ && tty_ && done_ > 0) std::fputc('\n', stderr);

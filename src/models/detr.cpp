@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/distributed.h"
 #include "core/error.h"
 #include "losses/detr_target.h"
 #include "ops/box_ops.h"
@@ -73,6 +74,8 @@ Detr::Detr(DetrOptions options, CategoryTable categories)
   transformer = register_module("transformer", DetrTransformer(o.transformer));
   class_embed = register_module("class_embed", torch::nn::Linear(D, C + 1));
   bbox_embed = register_module("bbox_embed", MLP(D, D, 4, 3));
+  if (o.learned_content) tgt_embed = register_module("tgt_embed", torch::nn::Embedding(o.num_queries, D));
+  if (o.dense_aux) aux_dense = register_module("aux_dense", DenseAuxHead(D, C));
 
   o.loss.num_classes = C;
   o.loss.focal = false;
@@ -94,8 +97,12 @@ Detr::Outputs Detr::forward(const torch::Tensor& images, const torch::Tensor& ma
                               .mode(torch::kNearest))
                .to(torch::kBool)[0];  // [B, h, w]
   auto pos = position_embedding->forward(m).to(feat.dtype());  // [B, D, h, w]
-  auto hs = transformer->forward(input_proj->forward(feat), m, query_embed->weight, pos).hs;  // [L, B, Q, D]
+  auto tr = transformer->forward(input_proj->forward(feat), m, query_embed->weight, pos,
+                                 tgt_embed ? tgt_embed->weight : torch::Tensor());
+  auto hs = tr.hs;  // [L, B, Q, D]
   Outputs out;
+  out.memory = tr.memory;
+  out.feat_mask = m;
   out.logits = class_embed->forward(hs);           // [L, B, Q, C+1]
   out.boxes = bbox_embed->forward(hs).sigmoid();  // [L, B, Q, 4]
   return out;
@@ -115,6 +122,10 @@ LossDict Detr::loss(const Batch& batch) {
   auto out = forward(batch.images, batch.pad_mask);
   auto targets = normalized_cxcywh(batch.targets);
   for (auto& t : targets) t.labels = labels_to_classes(t.labels);
+  // Under autocast (runtime.amp) the heads come out in bf16/fp16: the matcher's
+  // cost matrix and the loss terms are computed in float32.
+  out.logits = out.logits.to(torch::kFloat32);
+  out.boxes = out.boxes.to(torch::kFloat32);
   const int64_t L = out.logits.size(0);
   DetrOutput last;
   last.logits = out.logits[L - 1];
@@ -129,8 +140,25 @@ LossDict Detr::loss(const Batch& batch) {
     }
   }
   LossDict logs;
-  LossDict losses = criterion_(last, aux, targets, &logs);
+  // num_boxes as the official SetCriterion: the batch's target count summed over
+  // the data-parallel workers and divided by their number (clamped to >= 1 there).
+  double num_boxes = 0;
+  for (const auto& t : targets) num_boxes += static_cast<double>(t.labels.size(0));
+  if (dist::distributed()) num_boxes = dist::all_reduce_sum(num_boxes) / dist::world_size();
+  LossDict losses = criterion_(last, aux, targets, &logs, num_boxes);
   for (const auto& kv : logs) losses.insert("log/" + kv.key(), kv.value());
+  if (aux_dense) {
+    auto t = dense_aux_targets(batch.targets, out.feat_mask, {batch.images.size(2), batch.images.size(3)},
+                               options_.num_classes,
+                               [this](const torch::Tensor& l) { return labels_to_classes(l); });
+    auto [logits, boxes] = aux_dense->forward(out.memory);
+    double num_pos = t.positive.sum().item<double>();
+    if (dist::distributed()) num_pos = dist::all_reduce_sum(num_pos) / dist::world_size();
+    auto terms = dense_aux_losses(logits, boxes, t, num_pos);
+    losses.insert("loss_dense_ce", terms[0] * options_.dense_ce_coef);
+    losses.insert("loss_dense_bbox", terms[1] * options_.dense_bbox_coef);
+    losses.insert("loss_dense_giou", terms[2] * options_.dense_giou_coef);
+  }
   return losses;
 }
 

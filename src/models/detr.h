@@ -10,6 +10,14 @@
 // embedding; no parameters for sine, row_embed/col_embed for learned),
 // input_proj, query_embed, transformer.*, class_embed, bbox_embed.layers.{0,1,2}.
 //
+// Two training aids for training from scratch, both off by default (then the
+// model is exactly the official one): `model.decoder_content: learned` starts
+// the decoder from a learned embedding per query (tgt_embed, as Deformable
+// DETR) instead of zeros, so queries differ from the first layer on and do not
+// collapse onto one prediction; `model.dense_aux` adds an auxiliary dense head
+// on the encoder output (aux_dense.*, models/heads/dense_aux_head.h). Each adds
+// its own keys to the state_dict.
+//
 // Label spaces (`model.label_space`):
 //   contiguous   model class c = the dataset's contiguous index c;
 //   dataset_ids  model class c = dataset category id c, as official COCO DETR
@@ -30,6 +38,7 @@
 
 #include "losses/set_criterion.h"
 #include "models/backbones/resnet.h"
+#include "models/heads/dense_aux_head.h"
 #include "models/model.h"
 #include "models/transformers/detr_transformer.h"
 #include "ops/mlp.h"
@@ -48,6 +57,13 @@ struct DetrOptions {
   std::string position_embedding = "sine";  // sine | learned
   DetrTransformerOptions transformer;
   SetCriterionOptions loss;  // num_classes is filled in by the model
+  // Auxiliary dense head on the encoder output (models/heads/dense_aux_head.h);
+  // training only, off by default (not in the official DETR).
+  bool dense_aux = false;
+  // Learned initial decoder content per query (tgt_embed), as Deformable DETR;
+  // official DETR starts the decoder from zeros.
+  bool learned_content = false;
+  double dense_ce_coef = 2.0, dense_bbox_coef = 5.0, dense_giou_coef = 2.0;
 };
 
 class Detr : public Model {
@@ -58,6 +74,8 @@ class Detr : public Model {
   struct Outputs {
     torch::Tensor logits;  // [L, B, Q, num_classes + 1]
     torch::Tensor boxes;   // [L, B, Q, 4] normalised cxcywh
+    torch::Tensor memory;     // [B, D, h, w] encoder output
+    torch::Tensor feat_mask;  // [B, h, w] bool, true = padding
   };
   // images [B, 3, H, W] float; mask [B, H, W] bool (true = padding)
   Outputs forward(const torch::Tensor& images, const torch::Tensor& mask);
@@ -88,6 +106,8 @@ class Detr : public Model {
   DetrTransformer transformer{nullptr};
   torch::nn::Linear class_embed{nullptr};
   MLP bbox_embed{nullptr};
+  DenseAuxHead aux_dense{nullptr};
+  torch::nn::Embedding tgt_embed{nullptr};  // only with options.learned_content  // only with options.dense_aux
 
  private:
   DetrOptions options_;

@@ -53,8 +53,7 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
   bo.depth = b.get<int64_t>("depth", 50, "ResNet depth: 18, 34, 50, 101 or 152");
   if (bo.depth != 18 && bo.depth != 34 && bo.depth != 50 && bo.depth != 101 && bo.depth != 152)
     b.fail("depth", "must be 18, 34, 50, 101 or 152, got " + std::to_string(bo.depth));
-  bo.dilation = b.get<bool>("dilation", false, "dilate layer4 instead of striding (DC5); ResNet-50 and deeper");
-  if (bo.dilation && bo.depth < 50) b.fail("dilation", "needs a Bottleneck ResNet (depth 50, 101 or 152)");
+  bo.dilation = b.get<bool>("dilation", false, "dilate layer4 instead of striding (DC5: stride 16 instead of 32)");
   const auto norm = b.get<std::string>(
       "norm", "frozen_bn", "frozen_bn (official: fixed statistics, buffers only) | batch_norm (trainable, from scratch)");
   if (norm == "frozen_bn") bo.norm = ResNetNorm::FrozenBN;
@@ -103,6 +102,22 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
   lo.weight_bbox = coef("bbox_loss_coef", 5.0, "weight of loss_bbox (L1)");
   lo.weight_giou = coef("giou_loss_coef", 2.0, "weight of loss_giou");
   lo.eos_coef = coef("eos_coef", 0.1, "cross-entropy weight of the no-object class");
+
+  const auto content = m.get<std::string>("decoder_content", "zeros",
+      "initial decoder content: zeros (official DETR) | learned (one embedding per query, as Deformable DETR)");
+  if (content == "learned") o.learned_content = true;
+  else if (content != "zeros") m.fail("decoder_content", "must be zeros or learned, got '" + content + "'");
+  ConfigSection d = m.sub("dense_aux");
+  o.dense_aux = d.get<bool>("enabled", false,
+                            "auxiliary dense head on the encoder output (training only; speeds up training from scratch)");
+  auto dcoef = [&d](const char* key, double def, const char* doc) {
+    double v = d.get<double>(key, def, doc);
+    if (v < 0) d.fail(key, "must be >= 0, got " + std::to_string(v));
+    return v;
+  };
+  o.dense_ce_coef = dcoef("ce_coef", 2.0, "weight of loss_dense_ce (sigmoid focal per token)");
+  o.dense_bbox_coef = dcoef("bbox_coef", 5.0, "weight of loss_dense_bbox (L1 per positive token)");
+  o.dense_giou_coef = dcoef("giou_coef", 2.0, "weight of loss_dense_giou (1 - GIoU per positive token)");
 
   ModelSpec spec;
   spec.build = [o, pretrained](const CategoryTable& categories) -> std::shared_ptr<Model> {

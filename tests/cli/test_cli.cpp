@@ -61,7 +61,7 @@ TEST(Cli, ConfigResolvesBasesAndOverrides) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("batch_size: 7"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("seed: 3"), std::string::npos);
-  EXPECT_NE(r.out.find("num_workers: 2"), std::string::npos);   // from the dataset base
+  EXPECT_NE(r.out.find("random_horizontal_flip"), std::string::npos);  // from the dataset base
   EXPECT_NE(r.out.find("deterministic: false"), std::string::npos);  // from the runtime base
   EXPECT_NE(r.out.find("max_detections: 100"), std::string::npos);   // a default filled in
   Result keys = run("config " + cfg("configs/demo/synthetic_data.yaml") + " --keys");

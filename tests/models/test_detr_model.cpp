@@ -85,7 +85,9 @@ TEST(DetrConfig, DefaultsAndResolvedKeys) {
 TEST(DetrConfig, BadValuesAreOneLineConfigErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"label_space: coco", "model.label_space"},
-      {"backbone: {depth: 18, dilation: true}", "model.backbone.dilation"},
+      {"backbone: {dilation: 1.5}", "model.backbone.dilation"},
+      {"decoder_content: random", "model.decoder_content"},
+      {"dense_aux: {enabled: true, ce_coef: -1}", "model.dense_aux.ce_coef"},
       {"backbone: {depth: 42}", "model.backbone.depth"},
       {"backbone: {norm: group_norm}", "model.backbone.norm"},
       {"backbone: {frozen_stages: 5}", "model.backbone.frozen_stages"},

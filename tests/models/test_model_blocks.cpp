@@ -83,8 +83,10 @@ TEST(ResNet, StridesChannelsAndDilation) {
   ResNet r50(o);
   EXPECT_EQ(r50->num_channels(), 2048);
   EXPECT_EQ(r50->forward(torch::randn({1, 3, 64, 96})).sizes(), (std::vector<int64_t>{1, 2048, 4, 6}));
-  o.depth = 34;
-  EXPECT_THROW(ResNet{o}, RuntimeError);  // BasicBlock has no dilation
+  o.depth = 18;  // seer allows a dilated BasicBlock (torchvision does not): stride 16
+  ResNet r18d(o);
+  EXPECT_EQ(r18d->forward(torch::randn({1, 3, 64, 96})).sizes(), (std::vector<int64_t>{1, 512, 4, 6}));
+  EXPECT_EQ(r18d->named_parameters().size(), r18->named_parameters().size());  // same weights, same names
   o.depth = 20;
   o.dilation = false;
   EXPECT_THROW(ResNet{o}, RuntimeError);

@@ -79,18 +79,33 @@ std::vector<int64_t> stage_blocks(int64_t depth) {
 
 }  // namespace
 
+namespace {
+// BatchNorm2d that normalises in its parameters' dtype: under CPU autocast
+// (runtime.amp: bf16) convolutions hand it bfloat16 maps, which LibTorch 1.13's
+// batch_norm refuses next to float32 weights. Same names and state as BatchNorm2d.
+class AmpBatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
+ public:
+  using torch::nn::BatchNorm2dImpl::BatchNorm2dImpl;
+  torch::Tensor forward(const torch::Tensor& x) {
+    const auto dtype = weight.defined() ? weight.scalar_type() : torch::kFloat;
+    return torch::nn::BatchNorm2dImpl::forward(x.scalar_type() == dtype ? x : x.to(dtype));
+  }
+  void pretty_print(std::ostream& stream) const override {
+    stream << "torch::nn::BatchNorm2d(" << options.num_features() << ")";
+  }
+};
+TORCH_MODULE(AmpBatchNorm2d);
+}  // namespace
+
 torch::nn::AnyModule make_resnet_norm(ResNetNorm norm, int64_t channels) {
   if (norm == ResNetNorm::FrozenBN) return torch::nn::AnyModule(FrozenBatchNorm2d(channels));
-  return torch::nn::AnyModule(torch::nn::BatchNorm2d(channels));
+  return torch::nn::AnyModule(AmpBatchNorm2d(channels));
 }
 
 ResNetImpl::ResNetImpl(ResNetOptions options) : options_(std::move(options)) {
   const auto blocks = stage_blocks(options_.depth);
   const bool bottleneck = options_.depth >= 50;
   expansion_ = bottleneck ? 4 : 1;
-  if (options_.dilation && !bottleneck)
-    throw RuntimeError("ResNet-" + std::to_string(options_.depth) +
-                       ": dilation (DC5) needs a Bottleneck ResNet (50/101/152)");
   if (options_.frozen_stages < 0 || options_.frozen_stages > 4)
     throw RuntimeError("ResNet: frozen_stages must be in 0..4, got " + std::to_string(options_.frozen_stages));
   if (options_.return_layers.empty()) throw RuntimeError("ResNet: return_layers is empty");

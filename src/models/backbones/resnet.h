@@ -7,8 +7,9 @@
 // - depth 18/34 (BasicBlock) or 50/101/152 (Bottleneck);
 // - norm: FrozenBatchNorm2d (official DETR; buffers only) or trainable
 //   BatchNorm2d (training from scratch, e.g. on synthetic data);
-// - dilation: layer4 with stride 1 and dilation 2 (DETR's "DC5"); BasicBlock
-//   has no dilation (torchvision refuses it too);
+// - dilation: layer4 with stride 1 and dilation 2 (DETR's "DC5"). torchvision
+//   refuses it for BasicBlock (ResNet-18/34); seer allows it (both 3x3 convs of
+//   the block dilated), e.g. for a stride-16 ResNet-18 trained from scratch;
 // - frozen_stages: parameters of conv1+bn1 and layer1..k get
 //   requires_grad=false (DETR: 1; train=false freezes everything, as DETR does
 //   when lr_backbone is 0). Frozen BatchNorm2d layers still update their

@@ -1,5 +1,8 @@
 #include "models/transformers/detr_transformer.h"
 
+#include <ATen/autocast_mode.h>
+
+
 #include "core/error.h"
 
 namespace seer {
@@ -17,6 +20,25 @@ torch::Tensor with_pos(const torch::Tensor& x, const torch::Tensor& pos) { retur
 // The attention output only (no weights averaged or returned).
 torch::Tensor attend(torch::nn::MultiheadAttention& m, const torch::Tensor& q, const torch::Tensor& k,
                      const torch::Tensor& v, const torch::Tensor& key_padding_mask) {
+  if (key_padding_mask.defined() && (at::autocast::is_cpu_enabled() || at::autocast::is_enabled())) {
+    // LibTorch 1.13's C++ attention fills padded keys with -inf through a
+    // dispatch without bfloat16/half (and takes only 2-D additive masks), so
+    // under autocast (runtime.amp) attention with a padding mask runs in float32.
+    struct AutocastOff {
+      bool cpu = at::autocast::is_cpu_enabled(), cuda = at::autocast::is_enabled();
+      AutocastOff() {
+        at::autocast::set_cpu_enabled(false);
+        at::autocast::set_enabled(false);
+      }
+      ~AutocastOff() {
+        at::autocast::set_cpu_enabled(cpu);
+        at::autocast::set_enabled(cuda);
+      }
+    } off;
+    auto out = std::get<0>(m->forward(q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat),
+                                      key_padding_mask, /*need_weights=*/false));
+    return out.to(q.scalar_type());
+  }
   return std::get<0>(m->forward(q, k, v, key_padding_mask, /*need_weights=*/false));
 }
 
@@ -113,7 +135,8 @@ DetrTransformerImpl::DetrTransformerImpl(DetrTransformerOptions options) : optio
 
 DetrTransformerImpl::Output DetrTransformerImpl::forward(const torch::Tensor& src_in, const torch::Tensor& mask_in,
                                                          const torch::Tensor& query_embed,
-                                                         const torch::Tensor& pos_in) {
+                                                         const torch::Tensor& pos_in,
+                                                         const torch::Tensor& tgt_embed) {
   const int64_t B = src_in.size(0), C = src_in.size(1), H = src_in.size(2), W = src_in.size(3);
   auto src = src_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
   auto pos = pos_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
@@ -124,7 +147,7 @@ DetrTransformerImpl::Output DetrTransformerImpl::forward(const torch::Tensor& sr
   for (auto& layer : enc_layers_) memory = layer->forward(memory, mask, pos);
   if (enc_norm_) memory = enc_norm_(memory);
 
-  auto tgt = torch::zeros_like(query_pos);
+  auto tgt = tgt_embed.defined() ? tgt_embed.unsqueeze(1).repeat({1, B, 1}) : torch::zeros_like(query_pos);
   std::vector<torch::Tensor> inter;
   for (auto& layer : dec_layers_) {
     tgt = layer->forward(tgt, memory, mask, pos, query_pos);

@@ -70,9 +70,10 @@ class DetrTransformerImpl : public torch::nn::Module {
                            // (L = num_decoder_layers, or 1 without return_intermediate)
     torch::Tensor memory;  // [B, C, H, W] encoder output
   };
-  // src, pos_embed [B, C, H, W]; mask [B, H, W] bool; query_embed [Q, C]
+  // src, pos_embed [B, C, H, W]; mask [B, H, W] bool; query_embed [Q, C];
+  // tgt_embed [Q, C] the decoder's initial content (official DETR: undefined = zeros)
   Output forward(const torch::Tensor& src, const torch::Tensor& mask, const torch::Tensor& query_embed,
-                 const torch::Tensor& pos_embed);
+                 const torch::Tensor& pos_embed, const torch::Tensor& tgt_embed = {});
 
   const DetrTransformerOptions& options() const { return options_; }
 
