@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "data/pil_resize.h"
 
 namespace seer {
 
@@ -61,17 +62,21 @@ void resize_sample(Sample& sample, int64_t h, int64_t w) {
   if (h == old_h && w == old_w) return;
   // DETR resizes PIL images with BILINEAR, which PIL antialiases when shrinking
   // (the filter support widens with the scale); cv::resize INTER_LINEAR does not and
-  // aliases badly below ~0.5x. torch's bilinear with antialias=true implements
-  // PIL's separable kernel in both directions (plain bilinear when enlarging), so it
-  // is the closest match to the official preprocessing we can get; uint8 results
-  // differ from PIL by rounding only (PIL rounds between its two passes).
-  torch::Tensor img = mat_to_nchw(sample.image);
-  img = F::interpolate(img, F::InterpolateFuncOptions()
-                                .size(std::vector<int64_t>{h, w})
-                                .mode(torch::kBilinear)
-                                .align_corners(false)
-                                .antialias(true));
-  sample.image = nchw_to_mat(img, sample.image.depth());
+  // aliases badly below ~0.5x. 8-bit images (what the readers give) go through our
+  // bit-exact PIL resampler (data/pil_resize.h), ~3.5x faster than the float
+  // path. Float images (after photometric transforms) use torch's bilinear with
+  // antialias=true, the same separable kernel without PIL's rounding between passes.
+  if (sample.image.depth() == CV_8U) {
+    sample.image = pil_bilinear_resize(sample.image, static_cast<int>(h), static_cast<int>(w));
+  } else {
+    torch::Tensor img = mat_to_nchw(sample.image);
+    img = F::interpolate(img, F::InterpolateFuncOptions()
+                                  .size(std::vector<int64_t>{h, w})
+                                  .mode(torch::kBilinear)
+                                  .align_corners(false)
+                                  .antialias(true));
+    sample.image = nchw_to_mat(img, sample.image.depth());
+  }
 
   Target& t = sample.target;
   const double rw = static_cast<double>(w) / old_w, rh = static_cast<double>(h) / old_h;

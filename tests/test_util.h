@@ -41,9 +41,9 @@ struct CliResult {
   int code;         // exit code, -1 when killed by a signal
   std::string out;  // stdout + stderr
 };
-inline CliResult run_seer(const std::string& args) {
-  std::string cmd = seer_binary() + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
+// Run a shell command line; stdout and stderr together.
+inline CliResult run_command(const std::string& cmd) {
+  FILE* p = popen(("(" + cmd + ") 2>&1").c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
   size_t n;
@@ -51,6 +51,7 @@ inline CliResult run_seer(const std::string& args) {
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
+inline CliResult run_seer(const std::string& args) { return run_command(seer_binary() + " " + args); }
 
 // A fresh empty temporary directory for one test.
 inline std::string temp_dir(const std::string& name) {

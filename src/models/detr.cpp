@@ -118,8 +118,9 @@ torch::Tensor Detr::labels_to_classes(const torch::Tensor& labels) const {
   return class_of_label_.to(labels.device()).index_select(0, labels.to(torch::kLong));
 }
 
-LossDict Detr::loss(const Batch& batch) {
-  auto out = forward(batch.images, batch.pad_mask);
+LossDict Detr::loss(const Batch& batch) { return loss_from_outputs(forward(batch.images, batch.pad_mask), batch); }
+
+LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
   auto targets = normalized_cxcywh(batch.targets);
   for (auto& t : targets) t.labels = labels_to_classes(t.labels);
   // Under autocast (runtime.amp) the heads come out in bf16/fp16: the matcher's

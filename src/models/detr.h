@@ -80,7 +80,11 @@ class Detr : public Model {
   // images [B, 3, H, W] float; mask [B, H, W] bool (true = padding)
   Outputs forward(const torch::Tensor& images, const torch::Tensor& mask);
 
-  LossDict loss(const Batch& batch) override;
+  LossDict loss(const Batch& batch) override;  // = loss_from_outputs(forward(images, mask), batch)
+  // The losses of given forward outputs against the batch's targets (matching,
+  // set criterion, dense auxiliary losses). Public so a profiler can time the
+  // forward and the loss apart (scripts/bench/bench_detr_step.cpp).
+  LossDict loss_from_outputs(Outputs out, const Batch& batch);
   // Runs without gradient in the module's current mode (call eval() first).
   std::vector<Prediction> predict(const Batch& batch) override;
   // (images, mask) -> (pred_logits [B, Q, C+1], pred_boxes [B, Q, 4]) of the last layer.

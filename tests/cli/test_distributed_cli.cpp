@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -21,25 +20,15 @@
 
 namespace fs = std::filesystem;
 using seer::test::CliResult;
+using seer::test::run_command;
 
 namespace {
 
 std::string config() { return seer::test::source_path("tests/cli/detr_dist.yaml"); }
 
-// A shell command line; stdout and stderr together.
-CliResult run_shell(const std::string& cmd) {
-  FILE* p = popen(("(" + cmd + ") 2>&1").c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // `env` (VAR=value ...) set for one seer command.
 CliResult run_with_env(const std::string& env, const std::string& args) {
-  return run_shell("env " + env + " " + seer::test::seer_binary() + " " + args);
+  return run_command("env " + env + " " + seer::test::seer_binary() + " " + args);
 }
 
 int free_port() {
@@ -182,7 +171,7 @@ TEST(DistributedCli, APeerThatDiesMakesTheOthersFailNotHang) {
                           args + " >/dev/null 2>&1 &) ; " + torchrun_env(0, 2, port) + " " +
                           seer::test::seer_binary() + " " + args;
   auto t0 = std::chrono::steady_clock::now();
-  CliResult r = run_shell(cmd);
+  CliResult r = run_command(cmd);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("seer: error: distributed"), std::string::npos) << r.out;

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "pt_fixture.h"
 #include "test_util.h"
 
 namespace seer::test {
@@ -28,13 +29,7 @@ inline constexpr const char* kScipy = "scipy.optimize.linear_sum_assignment 1.10
 
 class LossFixture {
  public:
-  explicit LossFixture(const std::string& name) : path_(fixture("losses/" + name)) {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) throw std::runtime_error("missing fixture " + path_);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto dict = torch::pickle_load(bytes).toGenericDict();
-    for (const auto& kv : dict) map_[kv.key().toStringRef()] = kv.value().toTensor();
-  }
+  explicit LossFixture(const std::string& name) : path_(fixture("losses/" + name)), map_(load_tensor_dict(path_)) {}
   bool has(const std::string& k) const { return map_.count(k) > 0; }
   torch::Tensor operator[](const std::string& k) const {
     auto it = map_.find(k);

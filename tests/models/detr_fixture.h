@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "models/detr.h"
 #include "test_util.h"
 
 namespace seer::test {
@@ -154,5 +155,21 @@ inline double max_abs_err(const torch::Tensor& got, const torch::Tensor& want) {
     std::cout << "[parity] " << (what) << ": " << e_ << std::endl;               \
     EXPECT_LE(e_, (tol)) << (what);                                              \
   } while (0)
+
+// A tiny DETR (ResNet-18, width 32, 1 encoder + 2 decoder layers, 4 queries)
+// for unit tests; num_classes -1 = from the category table.
+inline DetrOptions tiny_detr_options(int64_t num_classes = -1) {
+  DetrOptions o;
+  o.num_classes = num_classes;
+  o.num_queries = 4;
+  o.backbone.depth = 18;
+  o.transformer.d_model = 32;
+  o.transformer.nhead = 2;
+  o.transformer.num_encoder_layers = 1;
+  o.transformer.num_decoder_layers = 2;
+  o.transformer.dim_feedforward = 32;
+  o.transformer.dropout = 0.0;
+  return o;
+}
 
 }  // namespace seer::test

@@ -14,19 +14,7 @@ namespace {
 
 using namespace seer;
 
-DetrOptions tiny(int64_t num_classes = -1) {
-  DetrOptions o;
-  o.num_classes = num_classes;
-  o.num_queries = 4;
-  o.backbone.depth = 18;
-  o.transformer.d_model = 32;
-  o.transformer.nhead = 2;
-  o.transformer.num_encoder_layers = 1;
-  o.transformer.num_decoder_layers = 2;
-  o.transformer.dim_feedforward = 32;
-  o.transformer.dropout = 0.0;
-  return o;
-}
+DetrOptions tiny(int64_t num_classes = -1) { return test::tiny_detr_options(num_classes); }
 
 CategoryTable table(const std::vector<int64_t>& ids) {
   CategoryTable c;

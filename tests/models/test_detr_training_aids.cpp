@@ -7,25 +7,18 @@
 
 #include "core/config.h"
 #include "models/detr.h"
+#include "models/detr_fixture.h"
 #include "models/heads/dense_aux_head.h"
 
 namespace {
 
 using namespace seer;
 
+// The tiny test DETR with trainable BatchNorm, as trained from scratch.
 DetrOptions tiny() {
-  DetrOptions o;
-  o.num_classes = 3;
-  o.num_queries = 4;
-  o.backbone.depth = 18;
+  DetrOptions o = test::tiny_detr_options(3);
   o.backbone.norm = ResNetNorm::BatchNorm;
   o.backbone.frozen_stages = 0;
-  o.transformer.d_model = 32;
-  o.transformer.nhead = 2;
-  o.transformer.num_encoder_layers = 1;
-  o.transformer.num_decoder_layers = 2;
-  o.transformer.dim_feedforward = 32;
-  o.transformer.dropout = 0.0;
   return o;
 }
 

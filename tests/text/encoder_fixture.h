@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "pt_fixture.h"
 #include "test_util.h"
 #include "text/encoder_weights.h"
 
@@ -23,13 +24,8 @@ inline constexpr const char* kClipRef = "openai/CLIP d05afc43 clip/model.py";
 
 class EncoderFixture {
  public:
-  explicit EncoderFixture(const std::string& name) : path_(fixture("text_encoders/" + name)) {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) throw std::runtime_error("missing fixture " + path_);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto dict = torch::pickle_load(bytes).toGenericDict();
-    for (const auto& kv : dict) map_[kv.key().toStringRef()] = kv.value().toTensor();
-  }
+  explicit EncoderFixture(const std::string& name)
+      : path_(fixture("text_encoders/" + name)), map_(load_tensor_dict(path_)) {}
   torch::Tensor operator[](const std::string& k) const {
     auto it = map_.find(k);
     if (it == map_.end()) throw std::runtime_error("fixture " + path_ + " has no key '" + k + "'");

@@ -148,24 +148,19 @@ TEST(Trainer, EmaExactResume) {
   torch::manual_seed(1);
   auto m1 = std::make_shared<BoxModel>(0.5);
   auto t1 = make_trainer(s1, m1);
-  t1->on_iteration = [&](int64_t it, const LossDict& l) { full[it] = l["loss_l1"].item<double>(); };
-  t1->fit();
+  full = fit_recording_l1(*t1);
   ASSERT_EQ(full.size(), 8u);
 
   auto s2 = make_setup(dir, with({"data.num_workers=0", "train.checkpoint_every_iters=3"}), "crash");
   torch::manual_seed(1);
   auto t2 = make_trainer(s2, std::make_shared<BoxModel>(0.5));
-  t2->on_iteration = [&](int64_t it, const LossDict&) {
-    if (it == 7) throw std::runtime_error("simulated crash");
-  };
-  EXPECT_THROW(t2->fit(), std::runtime_error);
+  fit_crashing_after(*t2, 7);
 
   auto s3 = make_setup(dir, with({"data.num_workers=0", "train.checkpoint_every_iters=3"}), "crash");
   torch::manual_seed(99);
   auto m3 = std::make_shared<BoxModel>(0.5);
   auto t3 = make_trainer(s3, m3);
-  t3->on_iteration = [&](int64_t it, const LossDict& l) { resumed[it] = l["loss_l1"].item<double>(); };
-  t3->fit(s2.run.checkpoints() + "/last.pt");
+  resumed = fit_recording_l1(*t3, s2.run.checkpoints() + "/last.pt");
   ASSERT_EQ(resumed.size(), 2u);
   EXPECT_EQ(resumed.at(7), full.at(7));
   EXPECT_EQ(resumed.at(8), full.at(8));

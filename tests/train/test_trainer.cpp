@@ -67,16 +67,12 @@ TEST_P(ExactResume, LossSequenceEqualsUninterruptedRun) {
   auto s1 = make_setup(dir, {workers, "train.eval_interval=0"}, "full");
   auto m1 = new_model(1, /*dropout=*/0.5);
   auto t1 = make_trainer(s1, m1);
-  t1->on_iteration = [&](int64_t it, const LossDict& l) { full[it] = l["loss_l1"].item<double>(); };
-  t1->fit();
+  full = fit_recording_l1(*t1);
   ASSERT_EQ(full.size(), 8u);  // 2 epochs x 4 batches
 
   auto s2 = make_setup(dir, {workers, "train.eval_interval=0", "train.checkpoint_every_iters=3"}, "crash");
   auto t2 = make_trainer(s2, new_model(1, 0.5));
-  t2->on_iteration = [&](int64_t it, const LossDict&) {
-    if (it == 7) throw std::runtime_error("simulated crash");
-  };
-  EXPECT_THROW(t2->fit(), std::runtime_error);
+  fit_crashing_after(*t2, 7);
   Checkpoint c = read_checkpoint(s2.run.checkpoints() + "/last.pt");
   EXPECT_EQ(c.state.iter, 6);
   EXPECT_EQ(c.state.epoch, 1);
@@ -86,8 +82,7 @@ TEST_P(ExactResume, LossSequenceEqualsUninterruptedRun) {
   auto m3 = new_model(99, 0.5);  // different init: the weights must come from the checkpoint
   torch::manual_seed(12345);     // and the RNG from it too
   auto t3 = make_trainer(s3, m3);
-  t3->on_iteration = [&](int64_t it, const LossDict& l) { resumed[it] = l["loss_l1"].item<double>(); };
-  t3->fit(s2.run.checkpoints() + "/last.pt");
+  resumed = fit_recording_l1(*t3, s2.run.checkpoints() + "/last.pt");
   ASSERT_EQ(resumed.size(), 2u);
   EXPECT_EQ(resumed.at(7), full.at(7));
   EXPECT_EQ(resumed.at(8), full.at(8));

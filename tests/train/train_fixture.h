@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -117,6 +119,25 @@ inline TrainSetup make_setup(const std::string& dir, const std::vector<std::stri
 
 inline std::unique_ptr<Trainer> make_trainer(const TrainSetup& s, std::shared_ptr<Model> model) {
   return std::make_unique<Trainer>(trainer_options(s.r), model, s.run, s.train, s.val, s.val->dataset().categories());
+}
+
+// Runs `t` to the end (from the checkpoint `resume` when given) and returns
+// loss_l1 by iteration.
+inline std::map<int64_t, double> fit_recording_l1(Trainer& t, const std::string& resume = "") {
+  std::map<int64_t, double> losses;
+  t.on_iteration = [&](int64_t it, const LossDict& l) { losses[it] = l["loss_l1"].item<double>(); };
+  t.fit(resume);
+  t.on_iteration = nullptr;
+  return losses;
+}
+
+// Runs `t` until a simulated crash (a std::runtime_error) thrown after iteration `at`.
+inline void fit_crashing_after(Trainer& t, int64_t at) {
+  t.on_iteration = [at](int64_t it, const LossDict&) {
+    if (it == at) throw std::runtime_error("simulated crash");
+  };
+  EXPECT_THROW(t.fit(), std::runtime_error);
+  t.on_iteration = nullptr;
 }
 
 }  // namespace seer::test
