@@ -140,4 +140,14 @@ inline void fit_crashing_after(Trainer& t, int64_t at) {
   t.on_iteration = nullptr;
 }
 
+// The resumed run ran exactly iterations 7 and 8, with the uninterrupted run's
+// losses, and ended with its weights.
+inline void expect_resume_matches(const std::map<int64_t, double>& full, const std::map<int64_t, double>& resumed,
+                                  BoxModel& full_model, BoxModel& resumed_model) {
+  ASSERT_EQ(resumed.size(), 2u);
+  EXPECT_EQ(resumed.at(7), full.at(7));
+  EXPECT_EQ(resumed.at(8), full.at(8));
+  EXPECT_TRUE(torch::equal(resumed_model.fc->weight, full_model.fc->weight));
+}
+
 }  // namespace seer::test
