@@ -2,10 +2,14 @@
 
 #include <c10/util/string_utils.h>
 
+#include <ATen/Parallel.h>
+
+#include <cmath>
 #include <regex>
 
 #include "core/error.h"
 #include "core/logging.h"
+#include "train/fused_adamw.h"
 
 namespace seer {
 
@@ -133,7 +137,71 @@ double Optimizer::clip_grad_norm(double max_norm) {
   return torch::nn::utils::clip_grad_norm_(ps, max_norm, 2.0);
 }
 
-void Optimizer::step() { opt_->step(); }
+void Optimizer::step() {
+  if (options_.type == "adamw") adamw_step();
+  else opt_->step();
+}
+
+// torch::optim::AdamW's update (decoupled weight decay, bias-corrected
+// moments, eps outside the square root) with the per-element work done in one
+// pass (train/fused_adamw.h): 3.3x faster than torch::optim::AdamW on one
+// thread, 2.3x on two (scripts/bench/bench_optimizer.cpp). The state lives in
+// torch's AdamWParamState, so state_dict() and load_state_dict() are
+// unchanged. Parameters that are not contiguous float32 on the CPU take the
+// tensor-op route with the same formula.
+void Optimizer::adamw_step() {
+  torch::NoGradGuard ng;
+  auto& states = opt_->state();
+  for (auto& group : opt_->param_groups()) {
+    const auto& o = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    const double lr = o.lr(), wd = o.weight_decay(), eps = o.eps();
+    const double b1 = std::get<0>(o.betas()), b2 = std::get<1>(o.betas());
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& slot = states[state_key(p)];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& st = static_cast<torch::optim::AdamWParamState&>(*slot);
+      st.step(st.step() + 1);
+      const double bc1 = 1 - std::pow(b1, static_cast<double>(st.step()));
+      const double bc2 = 1 - std::pow(b2, static_cast<double>(st.step()));
+      torch::Tensor g = p.grad();
+      auto& m = st.exp_avg();
+      auto& v = st.exp_avg_sq();
+      const bool fused = p.scalar_type() == torch::kFloat && g.scalar_type() == torch::kFloat && p.is_contiguous() &&
+                         m.is_contiguous() && v.is_contiguous() && !g.is_sparse() && p.device().is_cpu();
+      if (!fused) {
+        if (wd != 0) p.mul_(1 - lr * wd);
+        m.mul_(b1).add_(g, 1 - b1);
+        v.mul_(b2).addcmul_(g, g, 1 - b2);
+        p.addcdiv_(m, (v.sqrt() / std::sqrt(bc2)).add_(eps), -lr / bc1);
+        continue;
+      }
+      if (!g.is_contiguous()) g = g.contiguous();
+      AdamWScalars c;
+      c.decay = static_cast<float>(1 - lr * wd);
+      c.beta1 = static_cast<float>(b1);
+      c.beta2 = static_cast<float>(b2);
+      c.one_minus_beta1 = static_cast<float>(1 - b1);
+      c.one_minus_beta2 = static_cast<float>(1 - b2);
+      c.sqrt_bias_correction2 = static_cast<float>(std::sqrt(bc2));
+      c.eps = static_cast<float>(eps);
+      c.neg_step_size = static_cast<float>(-lr / bc1);
+      float* P = p.data_ptr<float>();
+      float* M = m.data_ptr<float>();
+      float* V = v.data_ptr<float>();
+      const float* G = g.data_ptr<float>();
+      at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+        adamw_update(P + begin, M + begin, V + begin, G + begin, end - begin, c);
+      });
+    }
+  }
+}
 
 c10::IValue Optimizer::state_dict() const {
   IDict state = make_dict();

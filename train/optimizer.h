@@ -84,6 +84,8 @@ class Optimizer {
   void load_state_dict(const c10::IValue& state);
 
  private:
+  void adamw_step();  // the fused AdamW update (see optimizer.cpp)
+
   OptimizerOptions options_;
   std::vector<ParamGroupInfo> groups_;
   std::vector<std::pair<std::string, torch::Tensor>> params_;
