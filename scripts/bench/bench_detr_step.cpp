@@ -155,8 +155,11 @@ int run(int argc, char** argv) {
       torch::NoGradGuard no_grad;
       auto logits = out.logits.detach().to(torch::kFloat32), pred = out.boxes.detach().to(torch::kFloat32);
       auto t4 = Clock::now();
+      // Group DETR (model.train_groups): every group matches the same targets.
+      std::vector<seer::DetrTarget> all;
+      for (int64_t g = 0; g < logits.size(1) / batch; ++g) all.insert(all.end(), match_targets.begin(), match_targets.end());
       for (int64_t l = 0; l < logits.size(0); ++l)
-        seer::hungarian_match(logits[l], pred[l], match_targets, detr->options().loss.matcher);
+        seer::hungarian_match(logits[l], pred[l], all, detr->options().loss.matcher);
       t_match = ms_since(t4);
     }
     if (it < warmup) continue;

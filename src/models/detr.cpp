@@ -1,6 +1,8 @@
 #include "models/detr.h"
 
 #include <algorithm>
+#include <cmath>
+#include <tuple>
 
 #include "core/distributed.h"
 #include "core/error.h"
@@ -72,13 +74,23 @@ Detr::Detr(DetrOptions options, CategoryTable categories)
   input_proj = register_module("input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(body->num_channels(), D, 1)));
   query_embed = register_module("query_embed", torch::nn::Embedding(o.num_queries, D));
   transformer = register_module("transformer", DetrTransformer(o.transformer));
-  class_embed = register_module("class_embed", torch::nn::Linear(D, C + 1));
+  class_embed = register_module("class_embed", torch::nn::Linear(D, o.loss.focal ? C : C + 1));
+  if (o.loss.focal) {
+    // Deformable DETR's prior: every class starts at probability 0.01.
+    torch::NoGradGuard ng;
+    class_embed->bias.fill_(-std::log((1 - 0.01) / 0.01));
+  }
   bbox_embed = register_module("bbox_embed", MLP(D, D, 4, 3));
   if (o.learned_content) tgt_embed = register_module("tgt_embed", torch::nn::Embedding(o.num_queries, D));
+  if (o.train_groups < 1) throw ConfigError("model.train_groups: must be >= 1, got " + std::to_string(o.train_groups));
+  if (o.train_groups > 1) {
+    const int64_t extra = (o.train_groups - 1) * o.num_queries;
+    query_embed_groups = register_module("query_embed_groups", torch::nn::Embedding(extra, D));
+    if (o.learned_content) tgt_embed_groups = register_module("tgt_embed_groups", torch::nn::Embedding(extra, D));
+  }
   if (o.dense_aux) aux_dense = register_module("aux_dense", DenseAuxHead(D, C));
 
   o.loss.num_classes = C;
-  o.loss.focal = false;
   criterion_ = SetCriterion(o.loss);
 }
 
@@ -97,13 +109,20 @@ Detr::Outputs Detr::forward(const torch::Tensor& images, const torch::Tensor& ma
                               .mode(torch::kNearest))
                .to(torch::kBool)[0];  // [B, h, w]
   auto pos = position_embedding->forward(m).to(feat.dtype());  // [B, D, h, w]
-  auto tr = transformer->forward(input_proj->forward(feat), m, query_embed->weight, pos,
-                                 tgt_embed ? tgt_embed->weight : torch::Tensor());
+  // Group DETR: every group's queries during training, group 0 otherwise.
+  const int64_t groups = is_training() ? options_.train_groups : 1;
+  auto queries = query_embed->weight;
+  auto content = tgt_embed ? tgt_embed->weight : torch::Tensor();
+  if (groups > 1) {
+    queries = torch::cat({queries, query_embed_groups->weight});
+    if (content.defined()) content = torch::cat({content, tgt_embed_groups->weight});
+  }
+  auto tr = transformer->forward(input_proj->forward(feat), m, queries, pos, content, groups);
   auto hs = tr.hs;  // [L, B, Q, D]
   Outputs out;
   out.memory = tr.memory;
   out.feat_mask = m;
-  out.logits = class_embed->forward(hs);           // [L, B, Q, C+1]
+  out.logits = class_embed->forward(hs);           // [L, B, Q, C+1] (focal: C)
   out.boxes = bbox_embed->forward(hs).sigmoid();  // [L, B, Q, 4]
   return out;
 }
@@ -123,6 +142,19 @@ LossDict Detr::loss(const Batch& batch) { return loss_from_outputs(forward(batch
 LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
   auto targets = normalized_cxcywh(batch.targets);
   for (auto& t : targets) t.labels = labels_to_classes(t.labels);
+  // Group DETR: the decoder ran groups * B entries, group-major; every group
+  // is matched against the same targets.
+  const int64_t B = static_cast<int64_t>(targets.size());
+  if (B == 0 || out.logits.size(1) % B != 0)
+    throw RuntimeError("DETR: outputs for " + std::to_string(out.logits.size(1)) + " entries do not fit a batch of " +
+                       std::to_string(B));
+  const int64_t groups = out.logits.size(1) / B;
+  if (groups > 1) {
+    std::vector<DetrTarget> all;
+    all.reserve(B * groups);
+    for (int64_t g = 0; g < groups; ++g) all.insert(all.end(), targets.begin(), targets.end());
+    targets = std::move(all);
+  }
   // Under autocast (runtime.amp) the heads come out in bf16/fp16: the matcher's
   // cost matrix and the loss terms are computed in float32.
   out.logits = out.logits.to(torch::kFloat32);
@@ -144,8 +176,9 @@ LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
   // num_boxes as the official SetCriterion: the batch's target count summed over
   // the data-parallel workers and divided by their number (clamped to >= 1 there).
   double num_boxes = 0;
-  for (const auto& t : targets) num_boxes += static_cast<double>(t.labels.size(0));
+  for (const auto& t : batch.targets) num_boxes += static_cast<double>(t.labels.size(0));
   if (dist::distributed()) num_boxes = dist::all_reduce_sum(num_boxes) / dist::world_size();
+  num_boxes = std::max(num_boxes, 1.0) * static_cast<double>(groups);  // the mean over groups
   LossDict losses = criterion_(last, aux, targets, &logs, num_boxes);
   for (const auto& kv : logs) losses.insert("log/" + kv.key(), kv.value());
   if (aux_dense) {
@@ -165,15 +198,32 @@ LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
 
 std::vector<Prediction> Detr::postprocess(const torch::Tensor& logits, const torch::Tensor& boxes,
                                           const std::vector<std::array<int64_t, 2>>& orig_sizes) const {
-  const int64_t B = logits.size(0), C = logits.size(2) - 1;
+  const bool focal = options_.loss.focal;
+  const int64_t B = logits.size(0), Q = logits.size(1), C = focal ? logits.size(2) : logits.size(2) - 1;
   if (static_cast<int64_t>(orig_sizes.size()) != B)
     throw RuntimeError("DETR: " + std::to_string(orig_sizes.size()) + " image sizes for a batch of " +
                        std::to_string(B));
-  auto prob = torch::softmax(logits, -1).narrow(-1, 0, C);  // [B, Q, C] (no-object dropped)
+  if (C != options_.num_classes || boxes.dim() != 3 || boxes.size(1) != Q)
+    throw RuntimeError("DETR: postprocess needs logits [B, Q, " +
+                       std::to_string(focal ? options_.num_classes : options_.num_classes + 1) +
+                       "] and boxes [B, Q, 4]");
   auto label_of = label_of_class_.to(logits.device());
-  if (!all_classes_reportable_) prob = prob.masked_fill(label_of.lt(0), -1.0);  // never win the max
-  auto [scores, classes] = prob.max(-1);                                         // [B, Q]
-  auto xyxy = box::cxcywh_to_xyxy(boxes);                                        // [B, Q, 4]
+  torch::Tensor scores, classes, xyxy = box::cxcywh_to_xyxy(boxes);  // [B, Q, 4]
+  if (!focal) {
+    auto prob = torch::softmax(logits, -1).narrow(-1, 0, C);  // [B, Q, C] (no-object dropped)
+    if (!all_classes_reportable_) prob = prob.masked_fill(label_of.lt(0), -1.0);  // never win the max
+    std::tie(scores, classes) = prob.max(-1);                                      // [B, Q]
+  } else {
+    // Deformable DETR's PostProcess: the top k (query, class) pairs by sigmoid
+    // score, k = min(Q * C, max(Q, 100)); a query may be reported once per class.
+    auto prob = logits.sigmoid();
+    if (!all_classes_reportable_) prob = prob.masked_fill(label_of.lt(0), -1.0);
+    const int64_t k = std::min(Q * C, std::max<int64_t>(Q, 100));
+    auto [top, index] = prob.reshape({B, Q * C}).topk(k, 1);
+    scores = top;
+    classes = index.remainder(C);
+    xyxy = xyxy.gather(1, index.div(C, "floor").unsqueeze(-1).expand({B, k, 4}));
+  }
   std::vector<Prediction> preds;
   for (int64_t i = 0; i < B; ++i) {
     const auto [h, w] = orig_sizes[i];

@@ -30,6 +30,12 @@
 // classes beyond the table) are masked out BEFORE the max, so they are never
 // reported; whenever the official winner is a real category, score and label
 // are identical to the official ones.
+//
+// `loss.classification: focal` (off by default) switches to Deformable DETR's
+// classification: class_embed has num_classes sigmoid logits (no no-object
+// column; bias initialised to prior probability 0.01), sigmoid focal loss and
+// the focal matching cost, and postprocessing keeps the top
+// min(Q * C, max(Q, 100)) (query, class) pairs by sigmoid score.
 #include <torch/torch.h>
 
 #include <memory>
@@ -63,6 +69,13 @@ struct DetrOptions {
   // Learned initial decoder content per query (tgt_embed), as Deformable DETR;
   // official DETR starts the decoder from zeros.
   bool learned_content = false;
+  // Group DETR (Chen et al. 2022): during training, `train_groups` groups of
+  // num_queries queries each, every group matched one-to-one on its own and
+  // decoded without attention to the other groups; the loss averages the
+  // groups (num_boxes * groups). Inference uses group 0 only (the official
+  // query_embed / tgt_embed); groups 1.. are query_embed_groups /
+  // tgt_embed_groups. 1 = off (official DETR).
+  int64_t train_groups = 1;
   double dense_ce_coef = 2.0, dense_bbox_coef = 5.0, dense_giou_coef = 2.0;
 };
 
@@ -72,7 +85,8 @@ class Detr : public Model {
 
   // Every decoder layer's raw outputs (the one forward all entry points run).
   struct Outputs {
-    torch::Tensor logits;  // [L, B, Q, num_classes + 1]
+    // B is groups * batch (group-major) when training with train_groups > 1
+    torch::Tensor logits;  // [L, B, Q, num_classes + 1] (focal: num_classes)
     torch::Tensor boxes;   // [L, B, Q, 4] normalised cxcywh
     torch::Tensor memory;     // [B, D, h, w] encoder output
     torch::Tensor feat_mask;  // [B, h, w] bool, true = padding
@@ -87,7 +101,7 @@ class Detr : public Model {
   LossDict loss_from_outputs(Outputs out, const Batch& batch);
   // Runs without gradient in the module's current mode (call eval() first).
   std::vector<Prediction> predict(const Batch& batch) override;
-  // (images, mask) -> (pred_logits [B, Q, C+1], pred_boxes [B, Q, 4]) of the last layer.
+  // (images, mask) -> (pred_logits [B, Q, C+1] (focal: C), pred_boxes [B, Q, 4]) of the last layer.
   std::vector<torch::Tensor> forward_tensors(const std::vector<torch::Tensor>& inputs) override;
   std::vector<std::string> export_input_names() const override { return {"images", "mask"}; }
   std::vector<std::string> export_output_names() const override { return {"pred_logits", "pred_boxes"}; }
@@ -99,7 +113,8 @@ class Detr : public Model {
   // The model class of each contiguous label [N] (identity for contiguous).
   torch::Tensor labels_to_classes(const torch::Tensor& labels) const;
   // Official PostProcess + label mapping for given raw outputs of one layer
-  // (logits [B, Q, C+1], boxes [B, Q, 4]); orig_sizes: (h, w) per image.
+  // (logits [B, Q, C+1] (focal: C, Deformable DETR's top-k), boxes [B, Q, 4]);
+  // orig_sizes: (h, w) per image.
   std::vector<Prediction> postprocess(const torch::Tensor& logits, const torch::Tensor& boxes,
                                       const std::vector<std::array<int64_t, 2>>& orig_sizes) const;
 
@@ -110,8 +125,10 @@ class Detr : public Model {
   DetrTransformer transformer{nullptr};
   torch::nn::Linear class_embed{nullptr};
   MLP bbox_embed{nullptr};
-  DenseAuxHead aux_dense{nullptr};
-  torch::nn::Embedding tgt_embed{nullptr};  // only with options.learned_content  // only with options.dense_aux
+  DenseAuxHead aux_dense{nullptr};          // only with options.dense_aux
+  torch::nn::Embedding tgt_embed{nullptr};  // only with options.learned_content
+  // Groups 1.. of Group DETR ((train_groups - 1) * num_queries rows), only with train_groups > 1.
+  torch::nn::Embedding query_embed_groups{nullptr}, tgt_embed_groups{nullptr};
 
  private:
   DetrOptions options_;
@@ -123,7 +140,8 @@ class Detr : public Model {
 };
 
 // Reads model.{num_classes, label_space, num_queries, aux_loss, backbone.*,
-// transformer.*} and loss.{set_cost_*, *_loss_coef, eos_coef}; the returned
+// transformer.*} and loss.{set_cost_*, *_loss_coef, eos_coef, classification,
+// focal_alpha, focal_gamma}; the returned
 // spec's build() checks num_classes against the dataset's category table.
 ModelSpec read_detr_spec(const ConfigSection& root);
 

@@ -101,12 +101,28 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
   lo.weight_ce = coef("ce_loss_coef", 1.0, "weight of loss_ce (official: fixed 1)");
   lo.weight_bbox = coef("bbox_loss_coef", 5.0, "weight of loss_bbox (L1)");
   lo.weight_giou = coef("giou_loss_coef", 2.0, "weight of loss_giou");
-  lo.eos_coef = coef("eos_coef", 0.1, "cross-entropy weight of the no-object class");
+  lo.eos_coef = coef("eos_coef", 0.1, "cross-entropy weight of the no-object class (softmax classification)");
+  const auto cls = l.get<std::string>(
+      "classification", "softmax",
+      "softmax (official DETR: num_classes + 1 logits, cross-entropy) | focal (Deformable DETR: num_classes sigmoid "
+      "logits, sigmoid focal loss and focal matching cost, top-k postprocessing)");
+  if (cls == "focal") lo.focal = true;
+  else if (cls != "softmax") l.fail("classification", "must be softmax or focal, got '" + cls + "'");
+  lo.focal_alpha = l.get<double>("focal_alpha", 0.25, "focal loss and cost alpha (classification: focal)");
+  if (lo.focal_alpha < 0 || lo.focal_alpha > 1) l.fail("focal_alpha", "must be in [0, 1]");
+  lo.focal_gamma = coef("focal_gamma", 2.0, "focal loss and cost gamma (classification: focal)");
+  lo.matcher.focal_alpha = lo.focal_alpha;
+  lo.matcher.focal_gamma = lo.focal_gamma;
 
   const auto content = m.get<std::string>("decoder_content", "zeros",
       "initial decoder content: zeros (official DETR) | learned (one embedding per query, as Deformable DETR)");
   if (content == "learned") o.learned_content = true;
   else if (content != "zeros") m.fail("decoder_content", "must be zeros or learned, got '" + content + "'");
+  o.train_groups = m.get<int64_t>(
+      "train_groups", 1,
+      "Group DETR: groups of num_queries queries during training, each matched one-to-one on its own; inference "
+      "uses the first group (1 = off, official DETR)");
+  if (o.train_groups < 1) m.fail("train_groups", "must be >= 1, got " + std::to_string(o.train_groups));
   ConfigSection d = m.sub("dense_aux");
   o.dense_aux = d.get<bool>("enabled", false,
                             "auxiliary dense head on the encoder output (training only; speeds up training from scratch)");

@@ -52,6 +52,13 @@ void fix_heads(Detr& m, const std::vector<float>& bias, const std::vector<float>
 
 float logit(float p) { return std::log(p / (1 - p)); }
 
+DetrOutput layer_output(const torch::Tensor& logits, const torch::Tensor& boxes) {
+  DetrOutput o;
+  o.logits = logits;
+  o.boxes = boxes;
+  return o;
+}
+
 TEST(DetrConfig, DefaultsAndResolvedKeys) {
   auto cfg = Config::from_string("model:\n  type: detr\n  num_classes: null\n");
   auto spec = read_model_spec(cfg.root());
@@ -96,8 +103,28 @@ TEST(DetrConfig, BadValuesAreOneLineConfigErrors) {
       EXPECT_EQ(m.find('\n'), std::string::npos) << m;
     }
   }
-  auto cfg = Config::from_string("model: {type: detr}\nloss: {eos_coef: -1}\n");
-  EXPECT_THROW(read_model_spec(cfg.root()), ConfigError);
+  for (const char* loss : {"{eos_coef: -1}", "{classification: sigmoid}", "{focal_alpha: 1.5}"}) {
+    auto cfg = Config::from_string(std::string("model: {type: detr}\nloss: ") + loss + "\n");
+    try {
+      read_model_spec(cfg.root());
+      ADD_FAILURE() << "no error for " << loss;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("loss."), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(DetrConfig, FocalClassificationHasNoNoObjectColumnAndAPriorBias) {
+  auto cfg = Config::from_string(
+      "model: {type: detr, backbone: {depth: 18}, transformer: {hidden_dim: 32, nheads: 2, enc_layers: 1, dec_layers: 1, "
+      "dim_feedforward: 32}}\nloss: {classification: focal, focal_alpha: 0.3}\n");
+  auto model = read_model_spec(cfg.root()).build(table({1, 2, 3}));
+  auto* d = dynamic_cast<Detr*>(model.get());
+  ASSERT_NE(d, nullptr);
+  EXPECT_TRUE(d->options().loss.focal);
+  EXPECT_DOUBLE_EQ(d->options().loss.matcher.focal_alpha, 0.3);
+  EXPECT_EQ(d->class_embed->weight.size(0), 3);
+  EXPECT_TRUE(torch::allclose(d->class_embed->bias.sigmoid(), torch::full({3}, 0.01f)));
 }
 
 TEST(DetrConfig, NumClassesFromTheCategoryTable) {
@@ -166,6 +193,114 @@ TEST(DetrPredict, ContiguousClassesBeyondTheTableAreNeverReported) {
   fix_heads(*m, {0.f, 2.f, 0.f, 0.f, 6.f, 1.f}, {0.f, 0.f, 0.f, 0.f});
   auto preds = m->predict(batch_of(1, 64, 64));
   EXPECT_TRUE(torch::all(preds[0].labels.eq(1)).item<bool>()) << preds[0].labels;
+}
+
+// Deformable DETR's PostProcess: top k of the Q * C sigmoid scores, each with
+// its query's box; classes without a category never reported.
+TEST(DetrPredict, FocalTopKOverQueriesAndClasses) {
+  auto o = tiny(4);
+  o.loss.focal = true;
+  auto m = std::make_shared<Detr>(o, table({1, 2, 3}));  // class 3 has no category
+  m->eval();
+  auto b = batch_of(2, 64, 96);
+  auto preds = m->predict(b);
+  torch::NoGradGuard ng;
+  auto out = m->forward_tensors({b.images, b.pad_mask});
+  ASSERT_EQ(out[0].sizes(), (std::vector<int64_t>{2, 4, 4}));
+  auto prob = out[0].sigmoid();
+  auto xyxy = torch::cat({out[1].narrow(-1, 0, 2) - out[1].narrow(-1, 2, 2) / 2,
+                          out[1].narrow(-1, 0, 2) + out[1].narrow(-1, 2, 2) / 2}, -1) *
+              torch::tensor({192.f, 128.f, 192.f, 128.f});
+  for (int64_t i = 0; i < 2; ++i) {
+    ASSERT_EQ(preds[i].scores.size(0), 16);  // min(Q * C, max(Q, 100))
+    EXPECT_TRUE(torch::all(preds[i].scores.slice(0, 0, 15) >= preds[i].scores.slice(0, 1, 16)).item<bool>());
+    int reported = 0;
+    for (int64_t k = 0; k < 16; ++k) {
+      const double score = preds[i].scores[k].item<double>();
+      if (score < 0) {  // masked class 3
+        EXPECT_EQ(preds[i].labels[k].item<int64_t>(), -1);
+        continue;
+      }
+      const int64_t c = preds[i].labels[k].item<int64_t>();
+      ASSERT_TRUE(c >= 0 && c < 3);
+      // the query whose class-c score this is, and its box
+      auto q = (prob[i].select(1, c) - score).abs().argmin().item<int64_t>();
+      EXPECT_NEAR(prob[i][q][c].item<double>(), score, 1e-6);
+      EXPECT_TRUE(torch::allclose(preds[i].boxes[k], xyxy[i][q], 1e-4, 1e-3));
+      ++reported;
+    }
+    EXPECT_EQ(reported, 12);
+  }
+}
+
+TEST(DetrTrain, FocalLossWiresTheFocalCriterion) {
+  auto o = tiny();
+  o.loss.focal = true;
+  auto m = std::make_shared<Detr>(o, table({1, 2}));
+  m->train();
+  auto b = batch_of(2, 64, 96);
+  torch::manual_seed(1);
+  auto losses = m->loss(b);
+  torch::manual_seed(1);
+  auto out = m->forward(b.images, b.pad_mask);
+  SetCriterionOptions co = o.loss;
+  co.num_classes = 2;
+  co.matcher.class_cost = ClassCost::Focal;
+  std::vector<DetrTarget> targets = normalized_cxcywh(b.targets);
+  DetrOutput last = layer_output(out.logits[1], out.boxes[1]), first = layer_output(out.logits[0], out.boxes[0]);
+  auto want = SetCriterion(co)(last, {first}, targets);
+  for (const char* k : {"loss_ce", "loss_bbox", "loss_giou", "loss_ce_0"})
+    EXPECT_NEAR(losses[k].item<double>(), want[k].item<double>(), 1e-6) << k;
+  EXPECT_GT(losses["loss_ce"].item<double>(), 0.0);
+  losses["loss_ce"].backward();
+  EXPECT_GT(m->class_embed->weight.grad().abs().sum().item<double>(), 0.0);
+}
+
+// Group DETR: extra query groups only in training, each decoded on its own
+// (group 0 in training equals the inference output), the loss the mean of the
+// groups' set losses.
+TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
+  auto o = tiny();
+  o.train_groups = 3;
+  o.learned_content = true;
+  auto m = std::make_shared<Detr>(o, table({1, 2}));
+  auto sd = m->named_parameters();
+  ASSERT_TRUE(sd.contains("query_embed_groups.weight"));
+  EXPECT_EQ(sd["query_embed_groups.weight"].sizes(), (std::vector<int64_t>{8, 32}));
+  EXPECT_EQ(sd["tgt_embed_groups.weight"].sizes(), (std::vector<int64_t>{8, 32}));
+  EXPECT_EQ(sd["query_embed.weight"].sizes(), (std::vector<int64_t>{4, 32}));  // the official shape
+  auto b = batch_of(2, 64, 96);
+  m->train();
+  auto train_out = m->forward(b.images, b.pad_mask);
+  ASSERT_EQ(train_out.logits.sizes(), (std::vector<int64_t>{2, 6, 4, 3}));  // [L, groups * B, Q, C + 1]
+  m->eval();
+  Detr::Outputs eval_out;
+  {
+    torch::NoGradGuard ng;
+    eval_out = m->forward(b.images, b.pad_mask);
+  }
+  ASSERT_EQ(eval_out.logits.sizes(), (std::vector<int64_t>{2, 2, 4, 3}));
+  // frozen BN and no dropout: group 0 in training is the inference output
+  EXPECT_TRUE(torch::allclose(train_out.logits.narrow(1, 0, 2), eval_out.logits, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(train_out.boxes.narrow(1, 0, 2), eval_out.boxes, 1e-5, 1e-5));
+  // groups 1 and 2 differ from group 0 (their own queries)
+  EXPECT_FALSE(torch::allclose(train_out.boxes.narrow(1, 2, 2), eval_out.boxes, 1e-3, 1e-3));
+
+  m->train();
+  auto losses = m->loss_from_outputs(train_out, b);
+  SetCriterionOptions co = m->options().loss;
+  auto targets = normalized_cxcywh(b.targets);
+  for (const char* k : {"loss_ce", "loss_bbox", "loss_giou", "loss_ce_0", "loss_giou_0"}) {
+    double mean = 0;
+    for (int64_t g = 0; g < 3; ++g) {
+      auto last = layer_output(train_out.logits[1].narrow(0, 2 * g, 2), train_out.boxes[1].narrow(0, 2 * g, 2));
+      auto first = layer_output(train_out.logits[0].narrow(0, 2 * g, 2), train_out.boxes[0].narrow(0, 2 * g, 2));
+      mean += SetCriterion(co)(last, {first}, targets)[k].item<double>() / 3;
+    }
+    EXPECT_NEAR(losses[k].item<double>(), mean, 1e-5) << k;
+  }
+  o.train_groups = 0;
+  EXPECT_THROW(Detr(o, table({1, 2})), ConfigError);
 }
 
 TEST(DetrTrain, LossNamesForwardBackwardAndGradients) {

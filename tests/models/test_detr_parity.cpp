@@ -148,7 +148,7 @@ TEST(DetrParity, DetectsAPerturbedWeight) {
   torch::NoGradGuard ng;
   auto out = model.forward(in["images"], in["mask"]);
   EXPECT_NEAR(test::max_abs_err(out.logits[1], fx["pred_logits"]), 1e-3, 1e-5);
-  EXPECT_EQ(test::max_abs_err(out.boxes[1], fx["pred_boxes"]), 0.0);
+  EXPECT_LT(test::max_abs_err(out.boxes[1], fx["pred_boxes"]), 1e-6);  // the boxes do not see the class bias
   auto pred = fx["pred_logits"];
   EXPECT_GT(pred.abs().max().item<double>(), 0.1) << "fixture outputs must not be trivial";
   EXPECT_GT(pred.std().item<double>(), 0.1);

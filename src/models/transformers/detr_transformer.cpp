@@ -2,7 +2,6 @@
 
 #include <ATen/autocast_mode.h>
 
-
 #include "core/error.h"
 
 namespace seer {
@@ -136,21 +135,32 @@ DetrTransformerImpl::DetrTransformerImpl(DetrTransformerOptions options) : optio
 DetrTransformerImpl::Output DetrTransformerImpl::forward(const torch::Tensor& src_in, const torch::Tensor& mask_in,
                                                          const torch::Tensor& query_embed,
                                                          const torch::Tensor& pos_in,
-                                                         const torch::Tensor& tgt_embed) {
+                                                         const torch::Tensor& tgt_embed, int64_t groups) {
   const int64_t B = src_in.size(0), C = src_in.size(1), H = src_in.size(2), W = src_in.size(3);
+  if (groups < 1 || query_embed.size(0) % groups != 0 || (tgt_embed.defined() && tgt_embed.sizes() != query_embed.sizes()))
+    throw RuntimeError("DETR transformer: " + std::to_string(query_embed.size(0)) + " queries do not split into " +
+                       std::to_string(groups) + " groups (or tgt_embed differs in shape)");
+  const int64_t Q = query_embed.size(0) / groups;
   auto src = src_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
   auto pos = pos_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
-  auto query_pos = query_embed.unsqueeze(1).repeat({1, B, 1});  // [Q, B, C]
-  auto mask = mask_in.flatten(1);                               // [B, HW]
+  auto mask = mask_in.flatten(1);                   // [B, HW]
 
   auto memory = src;
   for (auto& layer : enc_layers_) memory = layer->forward(memory, mask, pos);
   if (enc_norm_) memory = enc_norm_(memory);
 
-  auto tgt = tgt_embed.defined() ? tgt_embed.unsqueeze(1).repeat({1, B, 1}) : torch::zeros_like(query_pos);
+  // [G*Q, C] -> [Q, G*B, C], entry g*B + b = group g's query for image b
+  auto per_group = [&](const torch::Tensor& e) {
+    return e.reshape({groups, Q, 1, C}).expand({groups, Q, B, C}).permute({1, 0, 2, 3}).reshape({Q, groups * B, C});
+  };
+  auto query_pos = per_group(query_embed);
+  auto dec_memory = groups > 1 ? memory.repeat({1, groups, 1}) : memory;
+  auto dec_mask = groups > 1 ? mask.repeat({groups, 1}) : mask;
+  auto dec_pos = groups > 1 ? pos.repeat({1, groups, 1}) : pos;
+  auto tgt = tgt_embed.defined() ? per_group(tgt_embed) : torch::zeros_like(query_pos);
   std::vector<torch::Tensor> inter;
   for (auto& layer : dec_layers_) {
-    tgt = layer->forward(tgt, memory, mask, pos, query_pos);
+    tgt = layer->forward(tgt, dec_memory, dec_mask, dec_pos, query_pos);
     if (options_.return_intermediate) inter.push_back(dec_norm_(tgt));
   }
   auto hs = options_.return_intermediate ? torch::stack(inter) : dec_norm_(tgt).unsqueeze(0);  // [L, Q, B, C]

@@ -71,9 +71,13 @@ class DetrTransformerImpl : public torch::nn::Module {
     torch::Tensor memory;  // [B, C, H, W] encoder output
   };
   // src, pos_embed [B, C, H, W]; mask [B, H, W] bool; query_embed [Q, C];
-  // tgt_embed [Q, C] the decoder's initial content (official DETR: undefined = zeros)
+  // tgt_embed [Q, C] the decoder's initial content (official DETR: undefined = zeros).
+  // groups > 1 (Group DETR training): query_embed and tgt_embed hold groups * Q
+  // rows, group g being rows g*Q..(g+1)*Q-1; every group decodes the same memory
+  // on its own (no attention between groups) and hs is [L, groups * B, Q, C],
+  // group-major (entry g * B + b).
   Output forward(const torch::Tensor& src, const torch::Tensor& mask, const torch::Tensor& query_embed,
-                 const torch::Tensor& pos_embed, const torch::Tensor& tgt_embed = {});
+                 const torch::Tensor& pos_embed, const torch::Tensor& tgt_embed = {}, int64_t groups = 1);
 
   const DetrTransformerOptions& options() const { return options_; }
 
