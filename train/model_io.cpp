@@ -1,5 +1,6 @@
 #include "train/model_io.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -31,6 +32,21 @@ LoadReport load_model_weights(Model& model, const std::string& path, bool strict
   log().info("weights {} ({}{}): {}", path, file.format, file.nested_key.empty() ? "" : ", '" + file.nested_key + "'",
              report.summary());
   return report;
+}
+
+StateDict inference_state_dict(const Model& model, int64_t* dropped) {
+  const auto prefixes = model.training_only_prefixes();
+  StateDict out;
+  int64_t n = 0;
+  for (const auto& item : module_state_dict(model)) {
+    const std::string& k = item.key();
+    const bool training_only =
+        std::any_of(prefixes.begin(), prefixes.end(), [&k](const std::string& p) { return k.rfind(p, 0) == 0; });
+    if (training_only) ++n;
+    else out.insert(k, item.value());
+  }
+  if (dropped) *dropped = n;
+  return out;
 }
 
 }  // namespace seer

@@ -25,4 +25,9 @@ std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable&
 // names another model family is refused (RuntimeError) before any tensor is copied.
 LoadReport load_model_weights(Model& model, const std::string& path, bool strict);
 
+// The model's state_dict without its training-only tensors
+// (Model::training_only_prefixes): what `seer export` writes as safetensors / .pth.
+// `dropped` (optional) receives how many tensors were left out.
+StateDict inference_state_dict(const Model& model, int64_t* dropped = nullptr);
+
 }  // namespace seer

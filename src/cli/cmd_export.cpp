@@ -37,11 +37,19 @@ int run_export(const Args& args) {
   load_model_weights(*model, args.get("--weights"), r.model->strict_load);
   model->eval();
 
-  if (format == "safetensors") {
-    write_safetensors(out, module_state_dict(*model),
-                      {{"format", "pt"}, {"family", model->family()}, {"producer", std::string("seer ") + SEER_VERSION}});
-  } else if (format == "pth") {
-    write_pth(out, module_state_dict(*model));
+  if (format == "safetensors" || format == "pth") {
+    int64_t dropped = 0;
+    StateDict state = inference_state_dict(*model, &dropped);
+    if (dropped > 0) {
+      std::string which;
+      for (const auto& p : model->training_only_prefixes()) which += (which.empty() ? "" : ", ") + p + "*";
+      log().info("left out {} training-only tensors ({})", dropped, which);
+    }
+    if (format == "safetensors")
+      write_safetensors(out, state,
+                        {{"format", "pt"}, {"family", model->family()}, {"producer", std::string("seer ") + SEER_VERSION}});
+    else
+      write_pth(out, state);
   } else {
     torch::NoGradGuard no_grad;
     Model* m = model.get();

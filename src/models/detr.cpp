@@ -261,6 +261,14 @@ std::vector<torch::Tensor> Detr::forward_tensors(const std::vector<torch::Tensor
   return {out.logits[L - 1], out.boxes[L - 1]};
 }
 
+std::vector<std::string> Detr::training_only_prefixes() const {
+  std::vector<std::string> out;
+  if (aux_dense) out.push_back("aux_dense.");
+  if (query_embed_groups) out.push_back("query_embed_groups.");
+  if (tgt_embed_groups) out.push_back("tgt_embed_groups.");
+  return out;
+}
+
 std::vector<torch::Tensor> Detr::example_inputs(int64_t height, int64_t width) const {
   auto dev = query_embed->weight.device();
   return {torch::zeros({1, 3, height, width}, torch::TensorOptions().device(dev)),

@@ -16,7 +16,8 @@
 // DETR) instead of zeros, so queries differ from the first layer on and do not
 // collapse onto one prediction; `model.dense_aux` adds an auxiliary dense head
 // on the encoder output (aux_dense.*, models/heads/dense_aux_head.h). Each adds
-// its own keys to the state_dict.
+// its own keys to the state_dict; those used only in training (aux_dense.*,
+// Group DETR's *_groups) are left out by `seer export` (training_only_prefixes).
 //
 // Label spaces (`model.label_space`):
 //   contiguous   model class c = the dataset's contiguous index c;
@@ -107,6 +108,8 @@ class Detr : public Model {
   std::vector<std::string> export_output_names() const override { return {"pred_logits", "pred_boxes"}; }
   std::vector<torch::Tensor> example_inputs(int64_t height, int64_t width) const override;
   std::string family() const override { return "detr"; }
+  // aux_dense., query_embed_groups., tgt_embed_groups. (those that exist)
+  std::vector<std::string> training_only_prefixes() const override;
 
   const DetrOptions& options() const { return options_; }
   const CategoryTable& categories() const { return categories_; }

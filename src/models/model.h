@@ -38,6 +38,11 @@ class Model : public torch::nn::Module {
   // The family name of the config (`model.type`), written into checkpoints so a
   // checkpoint of another family is refused with a clear message.
   virtual std::string family() const = 0;
+
+  // State-dict prefixes of parameters used only by the training loss (auxiliary
+  // heads, extra query groups): `seer export` leaves them out of safetensors and
+  // .pth files, so a model trained with them loads into the official code.
+  virtual std::vector<std::string> training_only_prefixes() const { return {}; }
 };
 
 // What reading the `model:` and `loss:` sections gives: their keys are declared

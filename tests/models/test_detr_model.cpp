@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "models/detr.h"
 #include "models/detr_fixture.h"
+#include "train/model_io.h"
 
 namespace {
 
@@ -301,6 +302,34 @@ TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
   }
   o.train_groups = 0;
   EXPECT_THROW(Detr(o, table({1, 2})), ConfigError);
+}
+
+// `seer export` writes inference_state_dict: the training-only tensors (dense
+// head, extra query groups) are left out, so what remains has the plain
+// model's names (here: official DETR's plus tgt_embed, used in inference).
+TEST(DetrModel, ExportLeavesOutTrainingOnlyTensors) {
+  auto o = tiny();
+  o.train_groups = 2;
+  o.dense_aux = true;
+  o.learned_content = true;
+  Detr with_aids(o, table({1, 2}));
+  int64_t dropped = -1;
+  auto state = inference_state_dict(with_aids, &dropped);
+  int64_t expected_dropped = 0;
+  for (const auto& item : module_state_dict(with_aids)) {
+    const auto& k = item.key();
+    if (k.rfind("aux_dense.", 0) == 0 || k.rfind("query_embed_groups.", 0) == 0 || k.rfind("tgt_embed_groups.", 0) == 0)
+      ++expected_dropped;
+  }
+  EXPECT_GT(expected_dropped, 3);
+  EXPECT_EQ(dropped, expected_dropped);
+  auto p = tiny();
+  p.learned_content = true;
+  Detr plain(p, table({1, 2}));
+  auto want = module_state_dict(plain);
+  EXPECT_EQ(state.size(), want.size());
+  for (const auto& item : want) EXPECT_TRUE(state.contains(item.key())) << item.key();
+  EXPECT_TRUE(inference_state_dict(plain).size() == want.size());
 }
 
 TEST(DetrTrain, LossNamesForwardBackwardAndGradients) {
