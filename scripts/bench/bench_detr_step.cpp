@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/error.h"
 #include "losses/detr_target.h"
 #include "losses/hungarian_matcher.h"
@@ -38,8 +39,9 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+using seer::bench::Clock;
+using seer::bench::median;
+using seer::bench::ms_since;
 
 // The same closed-form boxes as bench_detr_step.py: image b, box k.
 seer::Target make_target(int64_t b, int64_t k_boxes, int64_t h, int64_t w, int64_t num_labels) {
@@ -70,11 +72,6 @@ double peak_rss_mb() {
   while (std::getline(f, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
   return 0;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 int run(int argc, char** argv) {
@@ -181,14 +178,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const seer::ConfigError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return seer::bench::guarded_main(run, argc, argv); }
