@@ -215,14 +215,19 @@ std::vector<Prediction> Detr::postprocess(const torch::Tensor& logits, const tor
     std::tie(scores, classes) = prob.max(-1);                                      // [B, Q]
   } else {
     // Deformable DETR's PostProcess: the top k (query, class) pairs by sigmoid
-    // score, k = min(Q * C, max(Q, 100)); a query may be reported once per class.
+    // score, k = min(Q * C, max(Q, 100)), over the classes a category maps to
+    // (C of them); a query may be reported once per class.
     auto prob = logits.sigmoid();
-    if (!all_classes_reportable_) prob = prob.masked_fill(label_of.lt(0), -1.0);
-    const int64_t k = std::min(Q * C, std::max<int64_t>(Q, 100));
-    auto [top, index] = prob.reshape({B, Q * C}).topk(k, 1);
+    auto reportable = torch::arange(C, label_of.options());
+    if (!all_classes_reportable_) {
+      reportable = label_of.ge(0).nonzero().squeeze(1);
+      prob = prob.index_select(2, reportable);
+    }
+    const int64_t R = reportable.size(0), k = std::min(Q * R, std::max<int64_t>(Q, 100));
+    auto [top, index] = prob.reshape({B, Q * R}).topk(k, 1);
     scores = top;
-    classes = index.remainder(C);
-    xyxy = xyxy.gather(1, index.div(C, "floor").unsqueeze(-1).expand({B, k, 4}));
+    classes = reportable.index({index.remainder(R)});
+    xyxy = xyxy.gather(1, index.div(R, "floor").unsqueeze(-1).expand({B, k, 4}));
   }
   std::vector<Prediction> preds;
   for (int64_t i = 0; i < B; ++i) {
