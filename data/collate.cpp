@@ -49,4 +49,19 @@ Batch collate(std::vector<Sample>&& samples, int64_t size_divisibility) {
   return batch;
 }
 
+Batch batch_to_device(const Batch& batch, const torch::Device& device) {
+  if (device.is_cpu()) return batch;
+  Batch b = batch;
+  b.images = b.images.to(device);
+  b.pad_mask = b.pad_mask.to(device);
+  for (auto& t : b.targets) {
+    if (t.boxes.defined()) t.boxes = t.boxes.to(device);
+    if (t.labels.defined()) t.labels = t.labels.to(device);
+    if (t.masks.defined()) t.masks = t.masks.to(device);
+    if (t.tags.defined()) t.tags = t.tags.to(device);
+  }
+  return b;
+}
+
+
 }  // namespace seer

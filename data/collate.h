@@ -15,4 +15,8 @@ Batch collate(std::vector<Sample>&& samples, int64_t size_divisibility = 0);
 // The [3,H,W] float tensor of one sample's image (no padding).
 torch::Tensor image_to_tensor(const cv::Mat& image);
 
+// The batch with images, pad mask and the targets' tensors moved to `device`
+// (the same batch on the CPU).
+Batch batch_to_device(const Batch& batch, const torch::Device& device);
+
 }  // namespace seer

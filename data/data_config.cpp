@@ -5,6 +5,10 @@ namespace seer {
 DataSpec read_data_spec(const ConfigSection& data, uint64_t seed) {
   DataSpec spec;
   spec.root = data.get<std::string>("root", "", "base directory of relative dataset paths ('' = as written)");
+  spec.categories = data.get<std::string>(
+      "categories", "",
+      "class table without the dataset: coco (80 names, ids 1..90) | a names file (one per line, optionally 'id name') "
+      "| '' (from the dataset); used by predict/export when the weights carry none");
   for (const char* split : {"train", "val"}) {
     if (!data.has(split)) continue;
     bool train = std::string(split) == "train";

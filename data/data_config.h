@@ -24,6 +24,9 @@ struct SplitSpec {
 
 struct DataSpec {
   std::string root;
+  // data.categories: "coco" (the built-in table), a names file, or "" (none):
+  // the class table predict and export use when the dataset is not on disk.
+  std::string categories;
   std::optional<SplitSpec> train;
   std::optional<SplitSpec> val;
 };

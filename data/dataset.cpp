@@ -14,11 +14,6 @@ OnError parse_on_error(const std::string& s) {
   throw ConfigError("data.on_error: expected 'skip' or 'fail', got '" + s + "'");
 }
 
-std::string resolve_data_path(const std::string& root, const std::string& path) {
-  if (path.empty() || root.empty() || std::filesystem::path(path).is_absolute()) return path;
-  return (std::filesystem::path(root) / path).string();
-}
-
 DatasetBuilder read_dataset(const ConfigSection& section, const DatasetContext& ctx) {
   // One row per on-disk format (DESIGN.md §5); each reader lives in its own file.
   static const std::map<std::string, DatasetBuilder (*)(const ConfigSection&, const DatasetContext&)> table = {

@@ -52,7 +52,4 @@ using DatasetBuilder = std::function<std::shared_ptr<Dataset>()>;
 // `section` is e.g. data.train.dataset; dispatches on its `type` key.
 DatasetBuilder read_dataset(const ConfigSection& section, const DatasetContext& ctx);
 
-// Join `path` onto `root` unless it is absolute or root is empty.
-std::string resolve_data_path(const std::string& root, const std::string& path);
-
 }  // namespace seer

@@ -37,6 +37,7 @@ class CocoEvaluator : public Evaluator {
 
   // The full result of the last compute() (precision / recall arrays, summary()).
   const CocoEvalResult& result() const { return result_; }
+  std::string summary() const override { return result_.summary(); }
   // The collected detections as a COCO results json (list), e.g. for a submission
   // or to gather across processes.
   std::string results_json() const;

@@ -23,6 +23,9 @@ class Evaluator {
   virtual void update(const std::vector<Prediction>& predictions, const std::vector<Target>& targets) = 0;
   // The metrics over every update() since reset().
   virtual Metrics compute() = 0;
+  // A human-readable report of the last compute() (e.g. COCO's 12-line
+  // summary), "" when the metrics say it all.
+  virtual std::string summary() const { return ""; }
 };
 
 }  // namespace seer::eval

@@ -12,21 +12,73 @@ namespace {
 
 constexpr const char* kFn = "hungarian_match";
 
-void validate(const torch::Tensor& logits, const torch::Tensor& boxes, const std::vector<DetrTarget>& targets,
-              const HungarianMatcherOptions& o) {
-  check::dims(logits, 3, kFn, "logits");
-  check::dims(boxes, 3, kFn, "pred boxes");
-  if (boxes.size(0) != logits.size(0) || boxes.size(1) != logits.size(1) || boxes.size(2) != 4)
-    throw RuntimeError(std::string(kFn) + ": pred boxes " + check::shape(boxes) + " do not match logits " +
-                       check::shape(logits) + " (want [B, Q, 4])");
-  if (static_cast<int64_t>(targets.size()) != logits.size(0))
-    throw RuntimeError(std::string(kFn) + ": " + std::to_string(targets.size()) + " targets for a batch of " +
-                       std::to_string(logits.size(0)));
-  check::finite(logits, kFn, "logits");
-  check::finite(boxes, kFn, "pred boxes");
-  if (boxes.numel() > 0 && (boxes.detach().narrow(-1, 2, 2) < 0).any().item<bool>())
-    throw RuntimeError(std::string(kFn) + ": pred boxes have negative width or height");
-  const int64_t C = logits.size(2);
+// Costs with every input already checked.
+torch::Tensor unchecked_cost(const torch::Tensor& logits, const torch::Tensor& boxes,
+                             const std::vector<SetTarget>& targets, const HungarianMatcherOptions& o) {
+  torch::NoGradGuard no_grad;
+  const int64_t B = logits.size(0), Q = logits.size(1);
+  std::vector<torch::Tensor> labels, tboxes, pmaps;
+  for (const auto& t : targets) {
+    labels.push_back(t.labels.to(torch::kLong));
+    tboxes.push_back(t.boxes.to(boxes.dtype()));
+    if (o.class_cost == ClassCost::Token) pmaps.push_back(t.positive_map.to(logits.dtype()));
+  }
+  auto tgt_ids = torch::cat(labels);
+  auto tgt_box = torch::cat(tboxes);
+  const int64_t N = tgt_box.size(0);
+  if (N == 0) return torch::zeros({B, Q, 0}, logits.options());
+
+  auto out_logits = logits.flatten(0, 1);  // [B*Q, C]
+  auto out_box = boxes.flatten(0, 1);      // [B*Q, 4]
+  torch::Tensor cost_class;
+  switch (o.class_cost) {
+    case ClassCost::Softmax: cost_class = softmax_class_cost(out_logits, tgt_ids); break;
+    case ClassCost::Focal: cost_class = focal_class_cost(out_logits, tgt_ids, o.focal_alpha, o.focal_gamma); break;
+    case ClassCost::Token:
+      cost_class = token_class_cost(out_logits, torch::cat(pmaps), o.focal_alpha, o.focal_gamma);
+      break;
+  }
+  auto cost_bbox = torch::cdist(out_box, tgt_box, 1);
+  auto cost_giou = -box::generalized_iou(box::cxcywh_to_xyxy(out_box), box::cxcywh_to_xyxy(tgt_box));
+  auto C = o.cost_bbox * cost_bbox + o.cost_class * cost_class + o.cost_giou * cost_giou;
+  return C.view({B, Q, N});
+}
+
+}  // namespace
+
+void check_match_predictions(const std::vector<torch::Tensor>& logits, const std::vector<torch::Tensor>& boxes,
+                             int64_t batch) {
+  if (logits.size() != boxes.size())
+    throw RuntimeError(std::string(kFn) + ": " + std::to_string(logits.size()) + " logits for " +
+                       std::to_string(boxes.size()) + " box tensors");
+  // per layer: [3] (logits not finite, boxes not finite, a negative box size); one host sync for all layers
+  std::vector<torch::Tensor> bad;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    check::dims(logits[i], 3, kFn, "logits");
+    check::dims(boxes[i], 3, kFn, "pred boxes");
+    if (boxes[i].size(0) != logits[i].size(0) || boxes[i].size(1) != logits[i].size(1) || boxes[i].size(2) != 4)
+      throw RuntimeError(std::string(kFn) + ": pred boxes " + check::shape(boxes[i]) + " do not match logits " +
+                         check::shape(logits[i]) + " (want [B, Q, 4])");
+    if (batch != logits[i].size(0))
+      throw RuntimeError(std::string(kFn) + ": " + std::to_string(batch) + " targets for a batch of " +
+                         std::to_string(logits[i].size(0)));
+    if (logits[i].numel() == 0) continue;
+    auto l = logits[i].detach(), b = boxes[i].detach();
+    bad.push_back(torch::stack({l.isfinite().logical_not().any(), b.isfinite().logical_not().any(),
+                                b.narrow(-1, 2, 2).lt(0).any()}));
+  }
+  if (bad.empty()) return;
+  auto flags = torch::stack(bad).cpu();  // [layers, 3]
+  if (!flags.any().item<bool>()) return;
+  for (int64_t i = 0; i < flags.size(0); ++i) {
+    if (flags[i][0].item<bool>()) throw RuntimeError(std::string(kFn) + ": logits contains NaN or inf");
+    if (flags[i][1].item<bool>()) throw RuntimeError(std::string(kFn) + ": pred boxes contains NaN or inf");
+    if (flags[i][2].item<bool>()) throw RuntimeError(std::string(kFn) + ": pred boxes have negative width or height");
+  }
+}
+
+void check_match_targets(const std::vector<SetTarget>& targets, int64_t num_logits, const HungarianMatcherOptions& o) {
+  const int64_t C = num_logits;
   const int64_t n_classes = o.class_cost == ClassCost::Softmax ? C - 1 : C;
   // Shapes per image (no tensor work); values once over the concatenation,
   // going back to the offending image only to word the error.
@@ -71,43 +123,24 @@ void validate(const torch::Tensor& logits, const torch::Tensor& boxes, const std
   }
 }
 
-}  // namespace
-
 torch::Tensor hungarian_cost(const torch::Tensor& logits, const torch::Tensor& boxes,
-                             const std::vector<DetrTarget>& targets, const HungarianMatcherOptions& o) {
-  validate(logits, boxes, targets, o);
-  torch::NoGradGuard no_grad;
-  const int64_t B = logits.size(0), Q = logits.size(1);
-  std::vector<torch::Tensor> labels, tboxes, pmaps;
-  for (const auto& t : targets) {
-    labels.push_back(t.labels.to(torch::kLong));
-    tboxes.push_back(t.boxes.to(boxes.dtype()));
-    if (o.class_cost == ClassCost::Token) pmaps.push_back(t.positive_map.to(logits.dtype()));
-  }
-  auto tgt_ids = torch::cat(labels);
-  auto tgt_box = torch::cat(tboxes);
-  const int64_t N = tgt_box.size(0);
-  if (N == 0) return torch::zeros({B, Q, 0}, logits.options());
-
-  auto out_logits = logits.flatten(0, 1);  // [B*Q, C]
-  auto out_box = boxes.flatten(0, 1);      // [B*Q, 4]
-  torch::Tensor cost_class;
-  switch (o.class_cost) {
-    case ClassCost::Softmax: cost_class = softmax_class_cost(out_logits, tgt_ids); break;
-    case ClassCost::Focal: cost_class = focal_class_cost(out_logits, tgt_ids, o.focal_alpha, o.focal_gamma); break;
-    case ClassCost::Token:
-      cost_class = token_class_cost(out_logits, torch::cat(pmaps), o.focal_alpha, o.focal_gamma);
-      break;
-  }
-  auto cost_bbox = torch::cdist(out_box, tgt_box, 1);
-  auto cost_giou = -box::generalized_iou(box::cxcywh_to_xyxy(out_box), box::cxcywh_to_xyxy(tgt_box));
-  auto C = o.cost_bbox * cost_bbox + o.cost_class * cost_class + o.cost_giou * cost_giou;
-  return C.view({B, Q, N});
+                             const std::vector<SetTarget>& targets, const HungarianMatcherOptions& o) {
+  check_match_predictions({logits}, {boxes}, static_cast<int64_t>(targets.size()));
+  check_match_targets(targets, logits.size(2), o);
+  return unchecked_cost(logits, boxes, targets, o);
 }
 
 std::vector<MatchIndices> hungarian_match(const torch::Tensor& logits, const torch::Tensor& boxes,
-                                          const std::vector<DetrTarget>& targets, const HungarianMatcherOptions& o) {
-  auto C = hungarian_cost(logits, boxes, targets, o);
+                                          const std::vector<SetTarget>& targets, const HungarianMatcherOptions& o) {
+  check_match_predictions({logits}, {boxes}, static_cast<int64_t>(targets.size()));
+  check_match_targets(targets, logits.size(2), o);
+  return hungarian_match_checked(logits, boxes, targets, o);
+}
+
+std::vector<MatchIndices> hungarian_match_checked(const torch::Tensor& logits, const torch::Tensor& boxes,
+                                                  const std::vector<SetTarget>& targets,
+                                                  const HungarianMatcherOptions& o) {
+  auto C = unchecked_cost(logits, boxes, targets, o);
   const int64_t B = C.size(0), Q = C.size(1), N = C.size(2);
   auto Cd = C.detach().to(torch::kCPU, torch::kDouble).contiguous();
   // A degenerate pair of boxes (zero-area, identical) gives a NaN GIoU; that is

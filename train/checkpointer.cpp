@@ -20,14 +20,14 @@ namespace seer {
 
 namespace {
 using IDict = c10::impl::GenericDict;
-IDict make_dict() { return IDict(c10::StringType::get(), c10::AnyType::get()); }
 }  // namespace
 
 void save_checkpoint(const std::string& path, Model& model, const Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_yaml, const CheckpointExtras& extras) {
-  IDict weights = make_dict();
+                     const std::string& config_yaml, const CheckpointExtras& extras,
+                     const CategoryTable& categories) {
+  IDict weights = empty_ivalue_dict();
   for (const auto& item : module_state_dict(model)) weights.insert(item.key(), item.value().detach().cpu());
-  IDict meta = make_dict();
+  IDict meta = empty_ivalue_dict();
   meta.insert("family", model.family());
   meta.insert("epoch", state.epoch);
   meta.insert("iter", state.iter);
@@ -36,13 +36,15 @@ void save_checkpoint(const std::string& path, Model& model, const Optimizer* opt
   meta.insert("best_metric_value", state.best_metric_value ? c10::IValue(*state.best_metric_value) : c10::IValue());
   meta.insert("seed", static_cast<int64_t>(state.seed));
   meta.insert("seer_version", std::string(SEER_VERSION));
+  // The class table travels with the weights, so predict and export need no dataset.
+  if (categories.size() > 0) meta.insert("categories", categories_to_json(categories));
   torch::Tensor rng;
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     rng = gen.get_state();
   }
-  IDict top = make_dict();
+  IDict top = empty_ivalue_dict();
   top.insert("model", weights);
   if (optimizer) top.insert("optimizer", optimizer->state_dict());
   top.insert("meta", meta);

@@ -53,7 +53,8 @@ using CheckpointExtras = std::vector<std::pair<std::string, c10::IValue>>;
 
 // Writes a checkpoint (see above). `optimizer` may be null (weights + meta only).
 void save_checkpoint(const std::string& path, Model& model, const Optimizer* optimizer, const TrainState& state,
-                     const std::string& config_yaml, const CheckpointExtras& extras = {});
+                     const std::string& config_yaml, const CheckpointExtras& extras = {},
+                     const CategoryTable& categories = {});
 
 // Reads a checkpoint written by save_checkpoint. DataError when the file is
 // missing, unreadable or lacks the entries above.

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "core/distributed.h"
+#include "core/checkpoint.h"
 #include "core/error.h"
 
 namespace seer {
@@ -14,7 +15,6 @@ namespace {
 
 using IDict = c10::impl::GenericDict;
 
-IDict make_dict() { return IDict(c10::StringType::get(), c10::AnyType::get()); }
 
 void put(IDict& d, const char* key, const torch::Tensor& t) {
   if (t.defined()) d.insert(key, t.cpu());
@@ -24,7 +24,7 @@ torch::Tensor take(const IDict& d, const char* key) {
 }
 
 IDict encode_prediction(const Prediction& p) {
-  IDict d = make_dict();
+  IDict d = empty_ivalue_dict();
   put(d, "boxes", p.boxes);
   put(d, "scores", p.scores);
   put(d, "labels", p.labels);
@@ -50,7 +50,7 @@ Prediction decode_prediction(const IDict& d) {
 }
 
 IDict encode_target(const Target& t) {
-  IDict d = make_dict();
+  IDict d = empty_ivalue_dict();
   put(d, "boxes", t.boxes);
   put(d, "labels", t.labels);
   put(d, "masks", t.masks);
@@ -100,7 +100,7 @@ std::string encode_eval_items(const EvalItems& items) {
                        std::to_string(items.targets.size()) + " targets");
   c10::impl::GenericList list(c10::AnyType::get());
   for (size_t i = 0; i < items.targets.size(); ++i) {
-    IDict pair = make_dict();
+    IDict pair = empty_ivalue_dict();
     pair.insert("prediction", encode_prediction(items.predictions[i]));
     pair.insert("target", encode_target(items.targets[i]));
     list.push_back(pair);

@@ -6,40 +6,10 @@
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "eval/coco_evaluator.h"
+#include "data/collate.h"
 #include "train/eval_gather.h"
 
 namespace seer {
-
-EvaluationOptions read_evaluation_options(const ConfigSection& s, const std::string& data_root) {
-  EvaluationOptions o;
-  o.type = s.get<std::string>("type", o.type, "coco_bbox or coco_segm");
-  if (o.type != "coco_bbox" && o.type != "coco_segm") s.fail("type", "expects coco_bbox or coco_segm, got '" + o.type + "'");
-  auto gt = s.optional<std::string>("gt_json", "COCO json of the val split for exact numbers (null = GT from the targets)");
-  if (gt && !gt->empty()) o.gt_json = resolve_data_path(data_root, *gt);
-  return o;
-}
-
-std::unique_ptr<eval::Evaluator> make_evaluator(const EvaluationOptions& options, const CategoryTable& categories) {
-  eval::CocoEvaluatorOptions co;
-  co.iou_type = options.type == "coco_segm" ? eval::IouType::Segm : eval::IouType::Bbox;
-  co.gt_json = options.gt_json;
-  return std::make_unique<eval::CocoEvaluator>(categories, co);
-}
-
-Batch batch_to_device(const Batch& batch, const torch::Device& device) {
-  if (device.is_cpu()) return batch;
-  Batch b = batch;
-  b.images = b.images.to(device);
-  b.pad_mask = b.pad_mask.to(device);
-  for (auto& t : b.targets) {
-    if (t.boxes.defined()) t.boxes = t.boxes.to(device);
-    if (t.labels.defined()) t.labels = t.labels.to(device);
-    if (t.masks.defined()) t.masks = t.masks.to(device);
-    if (t.tags.defined()) t.tags = t.tags.to(device);
-  }
-  return b;
-}
 
 namespace {
 

@@ -8,22 +8,14 @@
 
 namespace seer {
 
-CategoryTable config_categories(const ResolvedConfig& r) {
-  const auto& split = r.data.val ? r.data.val : r.data.train;
-  if (!split) throw ConfigError(r.config.file() + ": the config has no data.val or data.train section to take class names from");
-  return split->build_dataset()->categories();
-}
-
-std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable& categories) {
-  if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
-  return r.model->build(categories);
-}
-
 LoadReport load_model_weights(Model& model, const std::string& path, bool strict) {
   if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
   // A seer checkpoint of a run with train.ema holds both; the average is what the
   // run evaluated and chose best.pt by.
-  WeightsFile file = read_weights(path, "ema");
+  return load_model_weights(model, read_weights(path, "ema"), path, strict);
+}
+
+LoadReport load_model_weights(Model& model, const WeightsFile& file, const std::string& path, bool strict) {
   auto fam = file.metadata.find("family");
   if (fam != file.metadata.end() && !fam->second.empty() && fam->second != model.family())
     throw RuntimeError(path + ": a '" + fam->second + "' checkpoint cannot be loaded into the config's '" +

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <regex>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "train/fused_adamw.h"
@@ -53,7 +54,6 @@ namespace {
 std::string state_key(const torch::Tensor& p) { return c10::guts::to_string(p.unsafeGetTensorImpl()); }
 
 using IDict = c10::impl::GenericDict;
-IDict make_dict() { return IDict(c10::StringType::get(), c10::AnyType::get()); }
 
 }  // namespace
 
@@ -204,12 +204,12 @@ void Optimizer::adamw_step() {
 }
 
 c10::IValue Optimizer::state_dict() const {
-  IDict state = make_dict();
+  IDict state = empty_ivalue_dict();
   const auto& st = opt_->state();
   for (const auto& [name, p] : params_) {
     auto it = st.find(state_key(p));
     if (it == st.end()) continue;
-    IDict s = make_dict();
+    IDict s = empty_ivalue_dict();
     if (options_.type == "adamw") {
       const auto& a = static_cast<const torch::optim::AdamWParamState&>(*it->second);
       s.insert("step", torch::tensor(a.step(), torch::kInt64));
@@ -223,7 +223,7 @@ c10::IValue Optimizer::state_dict() const {
   }
   c10::impl::GenericList groups(c10::AnyType::get());
   for (size_t i = 0; i < groups_.size(); ++i) {
-    IDict g = make_dict();
+    IDict g = empty_ivalue_dict();
     g.insert("name", groups_[i].name);
     g.insert("lr", lr(i));
     g.insert("initial_lr", groups_[i].base_lr);
@@ -233,7 +233,7 @@ c10::IValue Optimizer::state_dict() const {
     g.insert("params", names);
     groups.push_back(g);
   }
-  IDict out = make_dict();
+  IDict out = empty_ivalue_dict();
   out.insert("type", options_.type);
   out.insert("state", state);
   out.insert("param_groups", groups);

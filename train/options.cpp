@@ -86,7 +86,8 @@ TrainOptions read_train_options(const ConfigSection& s) {
       s.get<int64_t>("checkpoint_interval", o.checkpoint_interval, "epochs between checkpoints/epoch_N.pt (0 = none)");
   o.keep_last = s.get<int64_t>("keep_last", o.keep_last, "epoch_N.pt checkpoints kept (0 = all)");
   o.best_metric = s.get<std::string>("best_metric", o.best_metric,
-                                     "evaluation metric (higher is better) that selects checkpoints/best.pt ('' = none)");
+                                     "evaluation metric (higher is better) that selects checkpoints/best.pt: auto (the evaluator's main "
+                                     "metric, e.g. bbox/AP50) | a metric name of the evaluator | '' (none)");
   o.vis_images = s.get<int64_t>("vis_images", o.vis_images, "validation images drawn into vis/ after each evaluation");
   o.checkpoint_every_iters = s.get<int64_t>("checkpoint_every_iters", o.checkpoint_every_iters,
                                             "also write checkpoints/last.pt every N iterations (0 = off)");

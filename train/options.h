@@ -50,7 +50,9 @@ struct TrainOptions {
   int64_t eval_interval = 1;            // epochs between evaluations (0 = never)
   int64_t checkpoint_interval = 1;      // epochs between checkpoints/epoch_N.pt (0 = none)
   int64_t keep_last = 3;                // epoch_N.pt files kept (0 = all)
-  std::string best_metric = "bbox/AP50";  // evaluator metric (higher is better) that selects best.pt ("" = none)
+  // Evaluator metric (higher is better) that selects best.pt ("" = none; "auto"
+  // = the evaluator's main metric, resolved with the evaluation section).
+  std::string best_metric = "auto";
   int64_t vis_images = 4;               // validation images drawn into vis/ after each evaluation
   int64_t checkpoint_every_iters = 0;   // also write last.pt every N iterations (0 = off)
   EmaOptions ema;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "core/visualize.h"
+#include "data/collate.h"
 #include "data/transform_ops.h"
 #include "train/distributed.h"
 #include "train/plots.h"
@@ -69,23 +70,6 @@ void average_over_workers(std::vector<std::pair<std::string, double>>& values) {
 }
 
 }  // namespace
-
-TrainerOptions trainer_options(const ResolvedConfig& r) {
-  TrainerOptions o;
-  o.runtime = r.runtime;
-  o.schedule = r.schedule;
-  o.predict = r.predict;
-  o.optimizer = r.optimizer;
-  o.lr_schedule = r.lr_schedule;
-  o.train = r.train;
-  o.evaluation = r.evaluation;
-  o.config_yaml = r.config.to_yaml();
-  const auto& split = r.data.val ? r.data.val : r.data.train;
-  if (split)
-    for (const auto& t : split->transforms)
-      if (auto n = std::dynamic_pointer_cast<Normalize>(t)) o.image_mean = n->mean(), o.image_std = n->std();
-  return o;
-}
 
 Trainer::Trainer(TrainerOptions options, std::shared_ptr<Model> model, RunDir run, std::shared_ptr<Loader> train,
                  std::shared_ptr<Loader> val, CategoryTable categories)
@@ -359,7 +343,7 @@ bool Trainer::evaluate_and_track(int64_t epochs_done, std::vector<std::pair<std:
 }
 
 eval::Metrics Trainer::evaluate(int64_t epochs_done) {
-  auto evaluator = make_evaluator(options_.evaluation, categories_);
+  auto evaluator = options_.evaluation.make(categories_);
   std::vector<std::pair<Batch, std::vector<Prediction>>> vis;
   int64_t collected = 0;
   auto hook = [&](const Batch& batch, const std::vector<Prediction>& preds) {
@@ -422,7 +406,7 @@ void Trainer::draw_vis(int64_t epochs_done, const std::vector<std::pair<Batch, s
 
 void Trainer::save(const std::string& path) {
   if (!dist::is_main()) return;  // only rank 0 writes checkpoints
-  save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml, precision_and_ema_state());
+  save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml, precision_and_ema_state(), categories_);
 }
 
 CheckpointExtras Trainer::precision_and_ema_state() const {

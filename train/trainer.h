@@ -31,7 +31,6 @@
 #include "train/metrics_log.h"
 #include "train/optimizer.h"
 #include "train/options.h"
-#include "train/resolve.h"
 #include "train/run_dir.h"
 
 namespace seer {
@@ -43,12 +42,11 @@ struct TrainerOptions {
   OptimizerOptions optimizer;
   LrScheduleOptions lr_schedule;
   TrainOptions train;
-  EvaluationOptions evaluation;
+  eval::EvaluatorSpec evaluation;
   std::string config_yaml;  // the resolved config, stored in checkpoints
   // How the val images were normalised (to draw them into vis/); ImageNet's by default.
   std::array<double, 3> image_mean{0.485, 0.456, 0.406}, image_std{0.229, 0.224, 0.225};
 };
-TrainerOptions trainer_options(const ResolvedConfig& resolved);
 
 class Trainer {
  public:

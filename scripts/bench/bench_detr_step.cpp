@@ -30,12 +30,12 @@
 
 #include "bench_common.h"
 #include "core/error.h"
-#include "losses/detr_target.h"
+#include "losses/set_target.h"
 #include "losses/hungarian_matcher.h"
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "train/amp.h"
 #include "train/optimizer.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace {
 
@@ -114,13 +114,13 @@ int run(int argc, char** argv) {
   b.images = torch::randn({batch, 3, height, width});
   b.pad_mask = torch::zeros({batch, height, width}, torch::kBool);
   for (int64_t i = 0; i < batch; ++i) b.targets.push_back(make_target(i, boxes, height, width, cats.size()));
-  auto match_targets = seer::normalized_cxcywh(b.targets);
+  auto match_targets = seer::to_set_targets(b.targets);
   for (auto& t : match_targets) t.labels = detr->labels_to_classes(t.labels);
 
   std::map<std::string, std::vector<double>> ms;
   for (int64_t it = 0; it < warmup + iters; ++it) {
     auto t0 = Clock::now();
-    seer::Detr::Outputs out;
+    seer::Detr::ForwardOutput out;
     torch::Tensor total;
     double t_forward = 0, t_loss = 0;
     {
@@ -153,10 +153,10 @@ int run(int argc, char** argv) {
       auto logits = out.logits.detach().to(torch::kFloat32), pred = out.boxes.detach().to(torch::kFloat32);
       auto t4 = Clock::now();
       // Group DETR (model.train_groups): every group matches the same targets.
-      std::vector<seer::DetrTarget> all;
+      std::vector<seer::SetTarget> all;
       for (int64_t g = 0; g < logits.size(1) / batch; ++g) all.insert(all.end(), match_targets.begin(), match_targets.end());
       for (int64_t l = 0; l < logits.size(0); ++l)
-        seer::hungarian_match(logits[l], pred[l], all, detr->options().loss.matcher);
+        seer::hungarian_match(logits[l], pred[l], all, seer::matcher_options(detr->options().loss));
       t_match = ms_since(t4);
     }
     if (it < warmup) continue;

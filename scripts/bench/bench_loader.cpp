@@ -20,7 +20,7 @@
 #include "bench_common.h"
 #include "core/error.h"
 #include "data/loader.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace {
 

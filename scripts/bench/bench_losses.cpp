@@ -51,9 +51,9 @@ int main(int argc, char** argv) {
     std::cout << kv.first << " " << median_ms([&] { seer::linear_sum_assignment(m); }, repeats) << std::endl;
   }
   if (d.count("detr/logits")) {
-    std::vector<seer::DetrTarget> targets;
+    std::vector<seer::SetTarget> targets;
     for (int j = 0; d.count("detr/labels" + std::to_string(j)); ++j) {
-      seer::DetrTarget t;
+      seer::SetTarget t;
       t.labels = d["detr/labels" + std::to_string(j)];
       t.boxes = d["detr/boxes" + std::to_string(j)];
       targets.push_back(t);

@@ -21,7 +21,7 @@
 #include "bench_common.h"
 #include "core/error.h"
 #include "train/optimizer.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace {
 

@@ -84,7 +84,10 @@ Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
       args.positionals_.push_back(tok);
     }
   }
-  if (args.positionals_.size() < spec.positionals.size())
+  // Optional positionals are written "[NAME]" and come after the required ones.
+  size_t required = 0;
+  for (const auto& p : spec.positionals) required += p.first.empty() || p.first[0] != '[';
+  if (args.positionals_.size() < required)
     throw UsageError("seer " + spec.name + ": missing " + spec.positionals[args.positionals_.size()].first +
                      "; see 'seer " + spec.name + " --help'");
   if (args.positionals_.size() > spec.positionals.size())

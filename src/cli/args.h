@@ -20,7 +20,8 @@ struct OptionSpec {
 struct CommandSpec {
   std::string name;
   std::string summary;
-  std::vector<std::pair<std::string, std::string>> positionals;  // (METAVAR, help), all required
+  // (METAVAR, help); "[METAVAR]" marks an optional one (after the required ones)
+  std::vector<std::pair<std::string, std::string>> positionals;
   std::vector<OptionSpec> options;
 };
 
@@ -30,6 +31,7 @@ class Args {
   std::string get(const std::string& name, const std::string& def = "") const;
   std::vector<std::string> all(const std::string& name) const;
   const std::string& positional(size_t i) const { return positionals_.at(i); }
+  size_t positional_count() const { return positionals_.size(); }
   int get_int(const std::string& name, int def) const;
 
  private:

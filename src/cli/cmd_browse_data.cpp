@@ -11,7 +11,7 @@
 #include "data/image_io.h"
 #include "data/loader.h"
 #include "data/transform_ops.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace seer::cli {
 

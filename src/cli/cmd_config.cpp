@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace seer::cli {
 

@@ -8,16 +8,15 @@
 #include "cli/setup.h"
 #include "core/error.h"
 #include "core/logging.h"
-#include "eval/coco_evaluator.h"
 #include "train/evaluation.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
-#include "train/trainer.h"
+#include "cli/resolve.h"
 
 namespace seer::cli {
 
 int run_eval(const Args& args) {
-  ResolvedConfig r = resolve_config(args.positional(0), args.all("--set"));
+  InferenceSetup setup = read_inference_setup(args);
+  const ResolvedConfig& r = setup.config;
   if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
   if (!r.data.val) throw ConfigError(r.config.file() + ": the config has no data.val section to evaluate on");
   apply_runtime(r.runtime);
@@ -25,16 +24,15 @@ int run_eval(const Args& args) {
   auto val_set = r.data.val->build_dataset();
   log().info("val: {}", val_set->describe());
   auto model = build_model(r, val_set->categories());
-  load_model_weights(*model, args.get("--weights"), r.model->strict_load);
+  load_model_weights(*model, setup.weights, setup.weights_path, r.model->strict_load);
   const torch::Device device(r.runtime.device);
   model->to(device);
 
   Loader loader(val_set, r.data.val->transforms, r.data.val->loader);
-  TrainerOptions options = trainer_options(r);
-  auto evaluator = make_evaluator(options.evaluation, val_set->categories());
+  auto evaluator = r.evaluation.make(val_set->categories());
   eval::Metrics metrics = run_evaluation(*model, loader, *evaluator, device);
 
-  if (auto* coco = dynamic_cast<eval::CocoEvaluator*>(evaluator.get())) std::cout << coco->result().summary();
+  std::cout << evaluator->summary();
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [name, value] : metrics) {
     j[name] = value;

@@ -3,11 +3,12 @@
 #include <regex>
 
 #include "cli/commands.h"
+#include "cli/setup.h"
 #include "core/error.h"
 #include "core/logging.h"
 #include "seer_build_info.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace seer::cli {
 
@@ -25,16 +26,17 @@ std::pair<int64_t, int64_t> parse_image_size(const std::string& s) {
 }  // namespace
 
 int run_export(const Args& args) {
-  ResolvedConfig r = resolve_config(args.positional(0), args.all("--set"));
+  InferenceSetup setup = read_inference_setup(args);
+  const ResolvedConfig& r = setup.config;
   if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
   const std::string format = args.get("--format"), out = args.get("--out");
   if (format != "safetensors" && format != "pth" && format != "torchscript")
     throw UsageError("--format expects safetensors, pth or torchscript, got '" + format + "'");
   const auto [height, width] = parse_image_size(args.get("--image-size", "800x800"));
 
-  CategoryTable categories = config_categories(r);
+  CategoryTable categories = inference_categories(setup);
   auto model = build_model(r, categories);
-  load_model_weights(*model, args.get("--weights"), r.model->strict_load);
+  load_model_weights(*model, setup.weights, setup.weights_path, r.model->strict_load);
   model->eval();
 
   if (format == "safetensors" || format == "pth") {
@@ -47,7 +49,10 @@ int run_export(const Args& args) {
     }
     if (format == "safetensors")
       write_safetensors(out, state,
-                        {{"format", "pt"}, {"family", model->family()}, {"producer", std::string("seer ") + SEER_VERSION}});
+                        {{"format", "pt"},
+                         {"family", model->family()},
+                         {"producer", std::string("seer ") + SEER_VERSION},
+                         {"categories", categories_to_json(categories)}});
     else
       write_pth(out, state);
   } else {

@@ -15,7 +15,7 @@
 #include "data/rng.h"
 #include "train/evaluation.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 
 namespace seer::cli {
 

@@ -17,7 +17,7 @@
 #include "core/logging.h"
 #include "train/distributed.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 

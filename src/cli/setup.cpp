@@ -1,6 +1,10 @@
 #include "cli/setup.h"
 
+#include <filesystem>
+
+#include "core/error.h"
 #include "core/logging.h"
+#include "data/categories.h"
 #include "data/transform_ops.h"
 
 namespace seer::cli {
@@ -24,6 +28,31 @@ void set_image_normalisation(const TransformList& transforms, std::array<double,
       mean = n->mean();
       std = n->std();
     }
+}
+
+InferenceSetup read_inference_setup(const Args& args) {
+  const std::string path = args.get("--weights");
+  if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
+  WeightsFile weights = read_weights(path, "ema");
+  const auto overrides = args.all("--set");
+  if (args.positional_count() > 0)
+    return InferenceSetup{resolve_config(args.positional(0), overrides), path, std::move(weights)};
+  if (weights.config_yaml.empty())
+    throw UsageError("CONFIG is needed: '" + path + "' carries no seer config (give the YAML config first)");
+  log().info("config: the one stored in {}", path);
+  ResolvedConfig config = resolve_config_text(weights.config_yaml, path + " (stored config)", overrides);
+  return InferenceSetup{std::move(config), path, std::move(weights)};
+}
+
+CategoryTable inference_categories(const InferenceSetup& s) {
+  if (s.weights.categories && s.weights.categories->size() > 0) return *s.weights.categories;
+  const auto& r = s.config;
+  if (!r.data.categories.empty()) return named_categories(r.data.categories, r.data.root);
+  const auto& split = r.data.val ? r.data.val : r.data.train;
+  if (!split)
+    throw ConfigError(r.config.file() + ": no class table: the weights carry none, data.categories is not set and "
+                      "there is no data.val or data.train dataset");
+  return split->build_dataset()->categories();
 }
 
 }  // namespace seer::cli

@@ -1,7 +1,11 @@
 #pragma once
 // Small pieces the config-driven commands share.
 #include <array>
+#include <string>
 
+#include "cli/args.h"
+#include "cli/resolve.h"
+#include "core/checkpoint.h"
 #include "data/transforms.h"
 #include "train/options.h"
 
@@ -13,5 +17,22 @@ void apply_runtime(const RuntimeOptions& runtime);
 int64_t count_parameters(const torch::nn::Module& module, bool trainable);
 // The mean/std of the list's `normalize` transform, if it has one.
 void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std);
+
+// What eval, predict and export run on: the resolved config and the weights
+// file (read once, the EMA weights preferred as load_model_weights does).
+struct InferenceSetup {
+  ResolvedConfig config;
+  std::string weights_path;
+  WeightsFile weights;
+};
+// `[CONFIG] --weights CKPT [--set k=v ...]`: the CONFIG file, else the resolved
+// config stored in a seer checkpoint (as an ultralytics .pt carries its
+// arguments), with --set applied either way. UsageError when there is neither.
+InferenceSetup read_inference_setup(const Args& args);
+
+// The class table to build the model for, first found of: the table the
+// weights carry (seer checkpoints and exports), data.categories (coco or a
+// names file), the val (else train) dataset. ConfigError when none is available.
+CategoryTable inference_categories(const InferenceSetup& setup);
 
 }  // namespace seer::cli

@@ -12,6 +12,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "core/pickle.h"
 
@@ -183,6 +185,7 @@ class TensorBuilder {
     if (auto meta = unwrap(root->get("meta")); meta && meta->is_dict())
       for (const auto& kv : meta->entries)
         if (kv.first->is_str() && kv.second->is_str()) out.metadata[kv.first->str] = kv.second->str;
+    if (auto config = unwrap(root->get("config")); config && config->is_str()) out.config_yaml = config->str;
 
     PyRef chosen;
     if (PyRef p = prefer.empty() ? nullptr : root->get(prefer); p && holds_tensors(p)) {
@@ -526,7 +529,38 @@ WeightsFile read_legacy_checkpoint(const std::string& path, const std::string& p
 
 // ------------------------------------------------------------------ dispatch
 
+std::string categories_to_json(const CategoryTable& c) {
+  return nlohmann::json{{"ids", c.ids}, {"names", c.names}}.dump();
+}
+
+CategoryTable categories_from_json(const std::string& text, const std::string& where) {
+  CategoryTable t;
+  try {
+    auto j = nlohmann::json::parse(text);
+    const auto ids = j.at("ids").get<std::vector<int64_t>>();
+    const auto names = j.at("names").get<std::vector<std::string>>();
+    if (ids.size() != names.size()) throw DataError(where + ": category table has " + std::to_string(ids.size()) +
+                                                    " ids but " + std::to_string(names.size()) + " names");
+    for (size_t i = 0; i < ids.size(); ++i) t.add(ids[i], names[i]);
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(where + ": unreadable category table (" + std::string(e.what()) + ")");
+  }
+  return t;
+}
+
+namespace {
+WeightsFile read_weights_file(const std::string& path, const std::string& prefer);
+}  // namespace
+
 WeightsFile read_weights(const std::string& path, const std::string& prefer) {
+  WeightsFile w = read_weights_file(path, prefer);
+  auto it = w.metadata.find("categories");
+  if (it != w.metadata.end()) w.categories = categories_from_json(it->second, "weights file '" + path + "'");
+  return w;
+}
+
+namespace {
+WeightsFile read_weights_file(const std::string& path, const std::string& prefer) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw DataError("weights file '" + path + "': no such file");
   if (!std::filesystem::is_regular_file(path, ec)) throw DataError("weights file '" + path + "': not a regular file");
@@ -547,5 +581,7 @@ WeightsFile read_weights(const std::string& path, const std::string& prefer) {
   throw DataError("weights file '" + path + "': not a PyTorch (zip or legacy) or safetensors file (starts with " +
                   hex + ")");
 }
+
+}  // namespace
 
 }  // namespace seer

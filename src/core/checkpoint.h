@@ -22,10 +22,19 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/types.h"
+
 namespace seer {
+
+// A str -> any dict, the pickled form of a Python dict that checkpoints are
+// written as (torch::pickle_save).
+inline c10::impl::GenericDict empty_ivalue_dict() {
+  return c10::impl::GenericDict(c10::StringType::get(), c10::AnyType::get());
+}
 
 using StateDict = torch::OrderedDict<std::string, torch::Tensor>;
 
@@ -34,7 +43,16 @@ struct WeightsFile {
   std::string format;       // "zip" | "legacy" | "safetensors"
   std::string nested_key;   // where the tensors were found: "" (top level), "model", "state_dict", "ema", ...
   std::map<std::string, std::string> metadata;  // safetensors __metadata__; for pickles the str entries of a top-level "meta" dict
+  std::string config_yaml;  // a seer checkpoint's resolved config (top-level "config"), else ""
+  // The class table the weights were trained for, when the file carries one
+  // (metadata "categories", written by seer checkpoints and exports).
+  std::optional<CategoryTable> categories;
 };
+
+// A category table as the metadata string seer writes ({"ids": [...],
+// "names": [...]} JSON) and back; the reader throws DataError naming `where`.
+std::string categories_to_json(const CategoryTable& categories);
+CategoryTable categories_from_json(const std::string& json, const std::string& where);
 
 // Reads every tensor of a weights file (see the formats above). In a pickled
 // checkpoint the tensors are taken from

@@ -584,4 +584,9 @@ SEER_CONFIG_INSTANTIATE(std::vector<int64_t>)
 SEER_CONFIG_INSTANTIATE(std::vector<double>)
 SEER_CONFIG_INSTANTIATE(std::vector<std::string>)
 
+std::string resolve_data_path(const std::string& root, const std::string& path) {
+  if (path.empty() || root.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(root) / path).string();
+}
+
 }  // namespace seer

@@ -101,4 +101,7 @@ size_t edit_distance(const std::string& a, const std::string& b);
 // The candidate closest to `word` within a sensible distance, or "".
 std::string nearest(const std::string& word, const std::vector<std::string>& candidates);
 
+// Join `path` onto `root` (e.g. data.root) unless it is absolute or root is empty.
+std::string resolve_data_path(const std::string& root, const std::string& path);
+
 }  // namespace seer

@@ -2,7 +2,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "models/model.h"
 
 namespace seer {

@@ -10,16 +10,6 @@ namespace seer::text {
 
 namespace {
 
-// A plain module used only to give parameters their nested Hugging Face names
-// (`attention.self`, `attention.output`, `encoder`, ...).
-std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
-torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
-}
-
 // transformers' erf form of GELU (hidden_act "gelu").
 torch::Tensor gelu_erf(const torch::Tensor& x) { return x * 0.5 * (1.0 + torch::erf(x / std::sqrt(2.0))); }
 

@@ -8,18 +8,11 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "text/encoder_weights.h"
 
 namespace seer::text {
 
 namespace {
-
-std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
-  return parent.register_module(name, std::make_shared<torch::nn::Module>());
-}
-
-torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
-  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
-}
 
 bool starts(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 

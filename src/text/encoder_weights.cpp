@@ -67,4 +67,12 @@ void require_positive(const char* encoder, int64_t v, const char* name) {
   if (v <= 0) throw RuntimeError(std::string(encoder) + ": " + name + " must be > 0, got " + std::to_string(v));
 }
 
+std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name) {
+  return parent.register_module(name, std::make_shared<torch::nn::Module>());
+}
+
+torch::nn::LayerNorm layer_norm(int64_t dim, double eps) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(eps));
+}
+
 }  // namespace seer::text

@@ -44,4 +44,11 @@ std::string shape_str(const torch::Tensor& t);
 // Options check: RuntimeError "<encoder>: <name> must be > 0, got <v>" unless v > 0.
 void require_positive(const char* encoder, int64_t v, const char* name);
 
+// A plain module registered under `name` on `parent`, only to give the
+// parameters below it their nested official names (`attention.self`,
+// `transformer.resblocks`, ...).
+std::shared_ptr<torch::nn::Module> scope(torch::nn::Module& parent, const std::string& name);
+
+torch::nn::LayerNorm layer_norm(int64_t dim, double eps);
+
 }  // namespace seer::text

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "test_util.h"
+namespace seer_test_test_cli {
 
 namespace {
 
@@ -88,3 +89,4 @@ TEST(Cli, MisspeltKeyNamesFileKeyAndSuggestion) {
   EXPECT_NE(t.out.find("expects int"), std::string::npos) << t.out;
 }
 
+}  // namespace seer_test_test_cli

@@ -11,7 +11,8 @@
 #include "core/checkpoint.h"
 #include "test_util.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
+namespace seer_test_test_detr_cli {
 
 namespace fs = std::filesystem;
 using seer::test::CliResult;
@@ -177,3 +178,5 @@ TEST(DetrCli, BadWeightsAreOneLineErrors) {
   EXPECT_EQ(loose.code, 0) << loose.out;
   EXPECT_NE(loose.out.find("shape-mismatched 1"), std::string::npos) << loose.out;
 }
+
+}  // namespace seer_test_test_detr_cli

@@ -17,6 +17,7 @@
 
 #include "core/checkpoint.h"
 #include "test_util.h"
+namespace seer_test_test_distributed_cli {
 
 namespace fs = std::filesystem;
 using seer::test::CliResult;
@@ -220,3 +221,5 @@ TEST(DistributedCli, BadLaunchSettingsAreUsageErrors) {
     EXPECT_EQ(lines, 1) << r.out;
   }
 }
+
+}  // namespace seer_test_test_distributed_cli

@@ -13,6 +13,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_checkpoint_read {
 namespace {
 
 std::string fixture(const std::string& name) { return test::fixture("checkpoint/" + name); }
@@ -246,4 +247,5 @@ TEST(ReadWeights, CorruptSafetensorsHeaders) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_checkpoint_read
 }  // namespace seer

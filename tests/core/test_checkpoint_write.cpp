@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_checkpoint_write {
 namespace {
 
 StateDict mixed_tensors() {
@@ -276,4 +277,5 @@ TEST(ExportTorchscript, LoadsAndMatches) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_checkpoint_write
 }  // namespace seer

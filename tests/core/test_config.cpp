@@ -6,6 +6,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "test_util.h"
+namespace seer_test_test_config {
 
 using namespace seer;
 
@@ -193,3 +194,5 @@ TEST(Config, FloatDefaultsPrintShortest) {
   EXPECT_EQ(y.find("0.48499"), std::string::npos) << y;
   EXPECT_DOUBLE_EQ(Config::from_string(y, "d.yaml").root().get<double>("thr", 0, ""), 0.3);
 }
+
+}  // namespace seer_test_test_config

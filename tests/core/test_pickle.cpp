@@ -9,6 +9,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_pickle {
 namespace {
 
 using pickle::PyRef;
@@ -222,4 +223,5 @@ TEST(Pickle, ReprIsPythonLike) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_pickle
 }  // namespace seer

@@ -9,6 +9,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_coco {
 namespace {
 
 using test::build_dataset;
@@ -206,4 +207,5 @@ TEST(CocoDataset, ConfigNeedsAnnFile) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_coco
 }  // namespace seer

@@ -8,6 +8,7 @@
 #include "data/collate.h"
 #include "data/loader.h"
 #include "data/transforms.h"
+namespace seer_test_test_loader {
 
 using namespace seer;
 
@@ -177,3 +178,5 @@ TEST(Loader, ResumeMidEpochYieldsTheRemainingBatches) {
   std::vector<std::pair<int64_t, float>> expected(all.begin() + 6, all.end());
   EXPECT_EQ(rest, expected);
 }
+
+}  // namespace seer_test_test_loader

@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_odvg {
 namespace {
 
 using test::build_dataset;
@@ -157,4 +158,5 @@ TEST(OdvgDataset, BrokenLinesSkipOrFail) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_odvg
 }  // namespace seer

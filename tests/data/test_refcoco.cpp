@@ -12,6 +12,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_refcoco {
 namespace {
 
 using test::build_dataset;
@@ -129,4 +130,5 @@ TEST(RefCocoDataset, ConfigValidatesNames) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_refcoco
 }  // namespace seer

@@ -16,6 +16,7 @@
 #include "data/transforms.h"
 
 namespace seer {
+namespace seer_test_test_synthetic {
 namespace {
 
 SyntheticOptions small_options(const std::string& caption = "classes", const std::string& split = "train") {
@@ -362,4 +363,5 @@ TEST(Synthetic, DistributedRanksCoverTheEpochWithTheSameSamples) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_synthetic
 }  // namespace seer

@@ -8,6 +8,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_tagging {
 namespace {
 
 using test::build_dataset;
@@ -107,4 +108,5 @@ TEST(TaggingDataset, BrokenLinesSkipOrFail) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_tagging
 }  // namespace seer

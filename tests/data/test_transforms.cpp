@@ -15,6 +15,7 @@
 #include "test_util.h"
 
 namespace seer {
+namespace seer_test_test_transforms {
 namespace {
 
 // (w, h) of the bounding box of a [H,W] uint8 mask as xyxy pixel edges; {-1..} when empty.
@@ -507,4 +508,5 @@ TEST(Transforms, NegativeAndInvalidSizesAreRejected) {
 }
 
 }  // namespace
+}  // namespace seer_test_test_transforms
 }  // namespace seer

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "eval/coco_eval.h"
 #include "test_util.h"
+namespace seer_test_test_coco_eval {
 
 using namespace seer;
 using namespace seer::eval;
@@ -192,3 +193,5 @@ TEST(CocoEval, BadResultsNameTheRecord) {
   }
   EXPECT_THROW(load_coco_results("/nonexistent/results.json", gt, IouType::Bbox), DataError);
 }
+
+}  // namespace seer_test_test_coco_eval

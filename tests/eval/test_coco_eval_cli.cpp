@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "test_util.h"
+namespace seer_test_test_coco_eval_cli {
 
 using nlohmann::json;
 
@@ -78,3 +79,5 @@ TEST(CocoEvalCli, BadInputFailsWithOneLine) {
   seer::test::CliResult bad_type = run_seer("coco-eval --gt " + gt + " --dt " + dir + "/r0.json --iou-type keypoints");
   EXPECT_EQ(bad_type.code, 2) << bad_type.out;
 }
+
+}  // namespace seer_test_test_coco_eval_cli

@@ -10,6 +10,7 @@
 
 #include "eval/coco_evaluator.h"
 #include "test_util.h"
+namespace seer_test_test_coco_evaluator {
 
 using namespace seer;
 using namespace seer::eval;
@@ -153,3 +154,5 @@ TEST(CocoEvaluator, ResetAndResultsJson) {
   ev.reset();
   EXPECT_EQ(ev.compute()[0].second, -1.0);  // nothing seen
 }
+
+}  // namespace seer_test_test_coco_evaluator

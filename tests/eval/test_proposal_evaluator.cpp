@@ -13,6 +13,7 @@
 #include "eval/proposal_evaluator.h"
 #include "eval/proposal_metrics.h"
 #include "test_util.h"
+namespace seer_test_test_proposal_evaluator {
 
 using namespace seer;
 using namespace seer::eval;
@@ -151,3 +152,5 @@ TEST(ProposalEvaluator, BadInputNamesTheImage) {
   o.ks = {};
   EXPECT_THROW(ProposalEvaluator{o}, ConfigError);
 }
+
+}  // namespace seer_test_test_proposal_evaluator

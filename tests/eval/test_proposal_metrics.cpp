@@ -7,6 +7,7 @@
 
 #include "eval/proposal_metrics.h"
 #include "test_util.h"
+namespace seer_test_test_proposal_metrics {
 
 using namespace seer::eval;
 using nlohmann::json;
@@ -23,3 +24,5 @@ TEST(ProposalMetrics, MatchPycocotools) {
     EXPECT_NEAR(v, e[name].get<double>(), 1e-9) << name;
   }
 }
+
+}  // namespace seer_test_test_proposal_metrics

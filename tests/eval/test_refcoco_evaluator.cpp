@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "eval/refcoco_evaluator.h"
 #include "test_util.h"
+namespace seer_test_test_refcoco_evaluator {
 
 using namespace seer;
 using namespace seer::eval;
@@ -195,3 +196,5 @@ TEST(RefcocoEvaluator, SplitTable) {
   EXPECT_DOUBLE_EQ(j["values"]["RefCOCO val"]["rec/Prec@0.5"].get<double>(), 0.8512);
   EXPECT_FALSE(j["values"]["RefCOCO val"].contains("res/mIoU"));
 }
+
+}  // namespace seer_test_test_refcoco_evaluator

@@ -7,6 +7,7 @@
 
 #include "eval/refcoco_metrics.h"
 #include "test_util.h"
+namespace seer_test_test_refcoco_metrics {
 
 using namespace seer::eval;
 using nlohmann::json;
@@ -36,3 +37,5 @@ TEST(RefcocoMetrics, ResMatchesNumpyReference) {
   EXPECT_EQ(m[1].first, "oIoU");
   for (const auto& [name, v] : m) EXPECT_NEAR(v, c["res"][name].get<double>(), 1e-12) << name;
 }
+
+}  // namespace seer_test_test_refcoco_metrics

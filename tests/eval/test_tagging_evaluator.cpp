@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "eval/tagging_evaluator.h"
 #include "test_util.h"
+namespace seer_test_test_tagging_evaluator {
 
 using namespace seer;
 using namespace seer::eval;
@@ -137,3 +138,5 @@ TEST(TaggingEvaluator, BadInputNamesTheImage) {
   o.thresholds = {};
   EXPECT_THROW(TaggingEvaluator{o}, ConfigError);
 }
+
+}  // namespace seer_test_test_tagging_evaluator

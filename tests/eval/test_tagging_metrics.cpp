@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "eval/tagging_metrics.h"
 #include "test_util.h"
+namespace seer_test_test_tagging_metrics {
 
 using namespace seer::eval;
 using nlohmann::json;
@@ -52,3 +53,5 @@ TEST(TaggingMetrics, PerfectAndBadShapes) {
   EXPECT_THROW(tagging_at_threshold(s, t, 2, 2, {0.5, 0.5, 0.5}), seer::Error);
   EXPECT_THROW(tagging_ap(s, t, 3, 2), seer::Error);
 }
+
+}  // namespace seer_test_test_tagging_metrics

@@ -7,21 +7,22 @@
 //    token_sigmoid_binary_focal_loss.
 // Fixtures: tests/data/losses/{detr,deformable,grounding}.pt.
 #include "core/error.h"
-#include "losses/detr_target.h"
+#include "losses/set_target.h"
 #include "losses/focal_loss.h"
 #include "losses/hungarian_matcher.h"
 #include "losses/loss_fixture.h"
 #include "losses/set_criterion.h"
+namespace seer_test_test_detr {
 
 namespace {
 
 using namespace seer;
 using test::LossFixture;
 
-std::vector<DetrTarget> read_targets(const LossFixture& fx, const std::string& prefix) {
-  std::vector<DetrTarget> out;
+std::vector<SetTarget> read_targets(const LossFixture& fx, const std::string& prefix) {
+  std::vector<SetTarget> out;
   for (int j = 0; fx.has(prefix + std::to_string(j) + "/labels"); ++j) {
-    DetrTarget t;
+    SetTarget t;
     const std::string p = prefix + std::to_string(j) + "/";
     t.labels = fx[p + "labels"];
     t.boxes = fx[p + "boxes"];
@@ -36,17 +37,17 @@ std::vector<DetrTarget> read_targets(const LossFixture& fx, const std::string& p
 // and input gradient against the reference.
 void check_criterion(const LossFixture& fx, const std::string& pre, const SetCriterion& crit, const char* ref) {
   auto targets = read_targets(fx, pre + "target");
-  std::vector<DetrOutput> layers;
+  std::vector<SetPrediction> layers;
   for (int i = 0; fx.has(pre + "in" + std::to_string(i) + "/pred_logits"); ++i) {
     const std::string p = pre + "in" + std::to_string(i) + "/";
-    DetrOutput o;
+    SetPrediction o;
     o.logits = fx[p + "pred_logits"].clone().requires_grad_();
     o.boxes = fx[p + "pred_boxes"].clone().requires_grad_();
     if (fx.has(p + "pred_masks")) o.masks = fx[p + "pred_masks"].clone().requires_grad_();
     layers.push_back(o);
   }
   ASSERT_FALSE(layers.empty());
-  std::vector<DetrOutput> aux(layers.begin() + 1, layers.end());
+  std::vector<SetPrediction> aux(layers.begin() + 1, layers.end());
   LossDict logs;
   auto losses = crit(layers[0], aux, targets, &logs);
 
@@ -124,13 +125,12 @@ TEST(DetrCriterion, FocalVariantMatchesDeformableDetr) {
   LossFixture fx("deformable.pt");
   SetCriterionOptions o;
   o.num_classes = 7;
-  o.focal = true;
-  o.weight_ce = 2.0;
-  o.matcher.class_cost = ClassCost::Focal;
-  o.matcher.cost_class = 2.0;
+  o.classification = Classification::Focal;
+  o.weights["loss_ce"] = 2.0;
+  o.cost_class = 2.0;
   check_criterion(fx, "focal/", SetCriterion(o), test::kDeformableCommit);
   auto targets = read_targets(fx, "focal/target");
-  auto m = hungarian_match(fx["focal/in0/pred_logits"], fx["focal/in0/pred_boxes"], targets, o.matcher);
+  auto m = hungarian_match(fx["focal/in0/pred_logits"], fx["focal/in0/pred_boxes"], targets, matcher_options(o));
   for (size_t j = 0; j < targets.size(); ++j) {
     EXPECT_TRUE(torch::equal(m[j].pred, fx["focal/match_pred" + std::to_string(j)]));
     EXPECT_TRUE(torch::equal(m[j].target, fx["focal/match_tgt" + std::to_string(j)]));
@@ -205,10 +205,10 @@ TEST(Grounding, CriterionTokenModeUsesOpenGroundingDinoLoss) {
   LossFixture fx("grounding.pt");
   auto targets = read_targets(fx, "target");
   SetCriterionOptions o;
-  o.matcher.class_cost = ClassCost::Token;
-  o.weight_ce = 2.0;
+  o.classification = Classification::Token;
+  o.weights["loss_ce"] = 2.0;
   SetCriterion crit(o);
-  DetrOutput out;
+  SetPrediction out;
   out.logits = fx["logits"].clone().requires_grad_();
   out.boxes = fx["boxes"];
   out.text_mask = fx["text_mask"];
@@ -224,13 +224,13 @@ TEST(Grounding, CriterionTokenModeUsesOpenGroundingDinoLoss) {
 
 // ---------------------------------------------------------------- targets and bad input
 
-TEST(DetrTarget, NormalizedCxcywhDropsCrowd) {
+TEST(SetTarget, ToSetTargetDropsCrowd) {
   Target t;
   t.size = {100, 200};
   t.boxes = torch::tensor({{0.0, 0.0, 100.0, 50.0}, {50.0, 50.0, 150.0, 100.0}, {10.0, 10.0, 20.0, 20.0}});
   t.labels = torch::tensor({3, 4, 5}, torch::kLong);
   t.iscrowd = torch::tensor({0, 1, 0}, torch::kUInt8);
-  auto d = normalized_cxcywh(t);
+  auto d = to_set_target(t);
   ASSERT_EQ(d.labels.size(0), 2);
   EXPECT_TRUE(torch::equal(d.labels, torch::tensor({3, 5}, torch::kLong)));
   EXPECT_TRUE(torch::allclose(d.boxes[0], torch::tensor({0.25f, 0.25f, 0.5f, 0.5f})));
@@ -238,25 +238,25 @@ TEST(DetrTarget, NormalizedCxcywhDropsCrowd) {
 
   Target e;
   e.size = {10, 10};
-  auto de = normalized_cxcywh(e);
+  auto de = to_set_target(e);
   EXPECT_EQ(de.boxes.size(0), 0);
   EXPECT_EQ(de.labels.size(0), 0);
 
   t.boxes[1][2] = 10.0;  // x2 < x1
-  EXPECT_ONE_LINE_ERROR(normalized_cxcywh(t), "x2 < x1");
+  EXPECT_ONE_LINE_ERROR(to_set_target(t), "x2 < x1");
   Target nosize = t;
   nosize.size = {0, 0};
-  EXPECT_ONE_LINE_ERROR(normalized_cxcywh(nosize), "Target::size");
+  EXPECT_ONE_LINE_ERROR(to_set_target(nosize), "Target::size");
 }
 
 TEST(DetrCriterion, EmptyTargetsGiveZeroBoxLossesAndNoObject) {
   SetCriterionOptions o;
   o.num_classes = 4;
   SetCriterion crit(o);
-  DetrOutput out;
+  SetPrediction out;
   out.logits = torch::randn({2, 5, 5}).requires_grad_();
   out.boxes = torch::rand({2, 5, 4}).requires_grad_();
-  std::vector<DetrTarget> targets(2);
+  std::vector<SetTarget> targets(2);
   for (auto& t : targets) {
     t.labels = torch::zeros({0}, torch::kLong);
     t.boxes = torch::zeros({0, 4});
@@ -277,13 +277,13 @@ TEST(DetrCriterion, BadInputIsOneLineError) {
   SetCriterionOptions o;
   o.num_classes = 4;
   SetCriterion crit(o);
-  DetrOutput out;
+  SetPrediction out;
   out.logits = torch::randn({1, 5, 5});
   out.boxes = torch::rand({1, 5, 4});
-  DetrTarget t;
+  SetTarget t;
   t.labels = torch::tensor({1, 2}, torch::kLong);
   t.boxes = torch::tensor({{0.5, 0.5, 0.2, 0.2}, {0.3, 0.3, 0.1, 0.1}});
-  std::vector<DetrTarget> ts{t};
+  std::vector<SetTarget> ts{t};
   crit(out, {}, ts);  // fine
 
   auto bad = ts;
@@ -308,11 +308,11 @@ TEST(DetrCriterion, BadInputIsOneLineError) {
   tok.class_cost = ClassCost::Token;
   EXPECT_ONE_LINE_ERROR(hungarian_match(out.logits, out.boxes, ts, tok), "positive_map");
 
-  DetrOutput nan = out;
+  SetPrediction nan = out;
   nan.logits = out.logits.clone();
   nan.logits[0][2][1] = NAN;
   EXPECT_ONE_LINE_ERROR(crit(nan, {}, ts), "NaN");
-  DetrOutput wrong = out;
+  SetPrediction wrong = out;
   wrong.logits = torch::randn({1, 5, 7});
   EXPECT_ONE_LINE_ERROR(crit(wrong, {}, ts), "classes");
   wrong = out;
@@ -321,3 +321,71 @@ TEST(DetrCriterion, BadInputIsOneLineError) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace seer;
+
+TEST(DetrCriterion, WeightsByNameAndNoSilentDefault) {
+  SetCriterionOptions o;
+  o.num_classes = 4;
+  o.weights["loss_cls"] = 2.0;  // misspelt
+  EXPECT_ONE_LINE_ERROR(SetCriterion{o}, "unknown loss weight 'loss_cls'");
+  o.weights.erase("loss_cls");
+  o.weights.erase("loss_giou");  // a term without a weight is an error, not weight 1
+  SetCriterion crit(o);
+  SetPrediction out;
+  out.logits = torch::randn({1, 5, 5});
+  out.boxes = torch::rand({1, 5, 4}) * 0.5 + 0.1;
+  SetTarget t;
+  t.labels = torch::tensor({1}, torch::kLong);
+  t.boxes = torch::tensor({{0.5, 0.5, 0.2, 0.2}});
+  EXPECT_ONE_LINE_ERROR(crit(out, {}, {t}), "no weight for the term 'loss_giou'");
+
+  // The weights scale exactly their terms.
+  SetCriterionOptions a;
+  a.num_classes = 4;
+  SetCriterionOptions b = a;
+  b.weights["loss_bbox"] = 1.0;
+  auto la = SetCriterion(a)(out, {out}, {t}), lb = SetCriterion(b)(out, {out}, {t});
+  EXPECT_NEAR(la["loss_bbox"].item<double>(), 5.0 * lb["loss_bbox"].item<double>(), 1e-9);
+  EXPECT_NEAR(la["loss_bbox_0"].item<double>(), 5.0 * lb["loss_bbox_0"].item<double>(), 1e-9);
+  EXPECT_NEAR(la["loss_ce"].item<double>(), lb["loss_ce"].item<double>(), 1e-12);
+}
+
+TEST(DetrCriterion, TermsAreAddableForFurtherOutputs) {
+  // An extra output (e.g. two-stage encoder proposals) is matched and weighted
+  // with the criterion's own functions under its suffix.
+  SetCriterionOptions o;
+  o.num_classes = 4;
+  SetCriterion crit(o);
+  SetPrediction enc;
+  enc.logits = torch::randn({1, 6, 5});
+  enc.boxes = torch::rand({1, 6, 4}) * 0.5 + 0.1;
+  SetTarget t;
+  t.labels = torch::tensor({2}, torch::kLong);
+  t.boxes = torch::tensor({{0.4, 0.4, 0.2, 0.3}});
+  crit.check_inputs({&enc}, {t});
+  auto m = crit.match(enc, {t});
+  auto terms = crit.weighted(crit.terms(enc, {t}, m, 1.0, false, nullptr, ""), "_enc");
+  EXPECT_EQ(terms.size(), 3u);
+  EXPECT_TRUE(terms.contains("loss_ce_enc") && terms.contains("loss_bbox_enc") && terms.contains("loss_giou_enc"));
+  auto same = crit(enc, {}, {t});
+  EXPECT_NEAR(terms["loss_bbox_enc"].item<double>(), same["loss_bbox"].item<double>(), 1e-12);
+}
+
+TEST(HungarianMatcher, ChecksEveryLayerInOneCallAndNamesTheProblem) {
+  auto logits = torch::randn({2, 5, 4}), boxes = torch::rand({2, 5, 4});
+  check_match_predictions({logits, logits}, {boxes, boxes}, 2);  // fine
+  auto bad = logits.clone();
+  bad[1][3][2] = NAN;
+  EXPECT_ONE_LINE_ERROR(check_match_predictions({logits, bad}, {boxes, boxes}, 2), "logits contains NaN");
+  auto neg = boxes.clone();
+  neg[0][0][2] = -0.1;
+  EXPECT_ONE_LINE_ERROR(check_match_predictions({logits, logits}, {boxes, neg}, 2), "negative width");
+  EXPECT_ONE_LINE_ERROR(check_match_predictions({logits}, {boxes}, 3), "3 targets for a batch of 2");
+}
+
+}  // namespace
+
+}  // namespace seer_test_test_detr

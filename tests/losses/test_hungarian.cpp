@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "losses/hungarian.h"
 #include "losses/loss_fixture.h"
+namespace seer_test_test_hungarian {
 
 namespace {
 
@@ -140,3 +141,5 @@ TEST(Hungarian, BadInputIsOneLineError) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_hungarian

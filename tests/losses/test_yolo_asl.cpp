@@ -9,6 +9,7 @@
 #include "losses/loss_fixture.h"
 #include "losses/task_aligned_assigner.h"
 #include "losses/yolo_losses.h"
+namespace seer_test_test_yolo_asl {
 
 namespace {
 
@@ -181,3 +182,5 @@ TEST(YoloLoss, BadInputIsOneLineError) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_yolo_asl

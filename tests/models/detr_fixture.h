@@ -14,7 +14,7 @@
 #include <sstream>
 #include <string>
 
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "test_util.h"
 
 namespace seer::test {
@@ -157,12 +157,19 @@ inline double max_abs_err(const torch::Tensor& got, const torch::Tensor& want) {
   } while (0)
 
 // A tiny DETR (ResNet-18, width 32, 1 encoder + 2 decoder layers, 4 queries)
+// The ResNet of the tiny test DETR: ResNet-18, otherwise the defaults.
+inline ResNetOptions tiny_resnet_options() {
+  ResNetOptions r;
+  r.depth = 18;
+  return r;
+}
+
 // for unit tests; num_classes -1 = from the category table.
 inline DetrOptions tiny_detr_options(int64_t num_classes = -1) {
   DetrOptions o;
   o.num_classes = num_classes;
   o.num_queries = 4;
-  o.backbone.depth = 18;
+  o.backbone = resnet_backbone(tiny_resnet_options());
   o.transformer.d_model = 32;
   o.transformer.nhead = 2;
   o.transformer.num_encoder_layers = 1;

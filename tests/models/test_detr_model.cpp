@@ -7,9 +7,10 @@
 #include "core/checkpoint.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "models/detr_fixture.h"
 #include "train/model_io.h"
+namespace seer_test_test_detr_model {
 
 namespace {
 
@@ -53,8 +54,8 @@ void fix_heads(Detr& m, const std::vector<float>& bias, const std::vector<float>
 
 float logit(float p) { return std::log(p / (1 - p)); }
 
-DetrOutput layer_output(const torch::Tensor& logits, const torch::Tensor& boxes) {
-  DetrOutput o;
+SetPrediction layer_output(const torch::Tensor& logits, const torch::Tensor& boxes) {
+  SetPrediction o;
   o.logits = logits;
   o.boxes = boxes;
   return o;
@@ -122,8 +123,8 @@ TEST(DetrConfig, FocalClassificationHasNoNoObjectColumnAndAPriorBias) {
   auto model = read_model_spec(cfg.root()).build(table({1, 2, 3}));
   auto* d = dynamic_cast<Detr*>(model.get());
   ASSERT_NE(d, nullptr);
-  EXPECT_TRUE(d->options().loss.focal);
-  EXPECT_DOUBLE_EQ(d->options().loss.matcher.focal_alpha, 0.3);
+  EXPECT_TRUE(d->options().loss.classification == Classification::Focal);
+  EXPECT_DOUBLE_EQ(d->options().loss.focal_alpha, 0.3);
   EXPECT_EQ(d->class_embed->weight.size(0), 3);
   EXPECT_TRUE(torch::allclose(d->class_embed->bias.sigmoid(), torch::full({3}, 0.01f)));
 }
@@ -200,7 +201,7 @@ TEST(DetrPredict, ContiguousClassesBeyondTheTableAreNeverReported) {
 // its query's box; classes without a category never reported.
 TEST(DetrPredict, FocalTopKOverQueriesAndClasses) {
   auto o = tiny(4);
-  o.loss.focal = true;
+  o.loss.classification = Classification::Focal;
   auto m = std::make_shared<Detr>(o, table({1, 2, 3}));  // class 3 has no category
   m->eval();
   auto b = batch_of(2, 64, 96);
@@ -232,7 +233,7 @@ TEST(DetrPredict, FocalTopKOverQueriesAndClasses) {
 
 TEST(DetrTrain, FocalLossWiresTheFocalCriterion) {
   auto o = tiny();
-  o.loss.focal = true;
+  o.loss.classification = Classification::Focal;
   auto m = std::make_shared<Detr>(o, table({1, 2}));
   m->train();
   auto b = batch_of(2, 64, 96);
@@ -242,9 +243,8 @@ TEST(DetrTrain, FocalLossWiresTheFocalCriterion) {
   auto out = m->forward(b.images, b.pad_mask);
   SetCriterionOptions co = o.loss;
   co.num_classes = 2;
-  co.matcher.class_cost = ClassCost::Focal;
-  std::vector<DetrTarget> targets = normalized_cxcywh(b.targets);
-  DetrOutput last = layer_output(out.logits[1], out.boxes[1]), first = layer_output(out.logits[0], out.boxes[0]);
+  std::vector<SetTarget> targets = to_set_targets(b.targets);
+  SetPrediction last = layer_output(out.logits[1], out.boxes[1]), first = layer_output(out.logits[0], out.boxes[0]);
   auto want = SetCriterion(co)(last, {first}, targets);
   for (const char* k : {"loss_ce", "loss_bbox", "loss_giou", "loss_ce_0"})
     EXPECT_NEAR(losses[k].item<double>(), want[k].item<double>(), 1e-6) << k;
@@ -258,8 +258,8 @@ TEST(DetrTrain, FocalLossWiresTheFocalCriterion) {
 // groups' set losses.
 TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
   auto o = tiny();
-  o.train_groups = 3;
-  o.learned_content = true;
+  o.aids.train_groups = 3;
+  o.aids.learned_content = true;
   auto m = std::make_shared<Detr>(o, table({1, 2}));
   auto sd = m->named_parameters();
   ASSERT_TRUE(sd.contains("query_embed_groups.weight"));
@@ -271,7 +271,7 @@ TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
   auto train_out = m->forward(b.images, b.pad_mask);
   ASSERT_EQ(train_out.logits.sizes(), (std::vector<int64_t>{2, 6, 4, 3}));  // [L, groups * B, Q, C + 1]
   m->eval();
-  Detr::Outputs eval_out;
+  Detr::ForwardOutput eval_out;
   {
     torch::NoGradGuard ng;
     eval_out = m->forward(b.images, b.pad_mask);
@@ -286,7 +286,7 @@ TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
   m->train();
   auto losses = m->loss_from_outputs(train_out, b);
   SetCriterionOptions co = m->options().loss;
-  auto targets = normalized_cxcywh(b.targets);
+  auto targets = to_set_targets(b.targets);
   for (const char* k : {"loss_ce", "loss_bbox", "loss_giou", "loss_ce_0", "loss_giou_0"}) {
     double mean = 0;
     for (int64_t g = 0; g < 3; ++g) {
@@ -296,7 +296,7 @@ TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
     }
     EXPECT_NEAR(losses[k].item<double>(), mean, 1e-5) << k;
   }
-  o.train_groups = 0;
+  o.aids.train_groups = 0;
   EXPECT_THROW(Detr(o, table({1, 2})), ConfigError);
 }
 
@@ -305,9 +305,9 @@ TEST(DetrTrain, GroupDetrGroupsAreIndependentAndAveraged) {
 // model's names (here: official DETR's plus tgt_embed, used in inference).
 TEST(DetrModel, ExportLeavesOutTrainingOnlyTensors) {
   auto o = tiny();
-  o.train_groups = 2;
-  o.dense_aux = true;
-  o.learned_content = true;
+  o.aids.train_groups = 2;
+  o.aids.dense_aux = true;
+  o.aids.learned_content = true;
   Detr with_aids(o, table({1, 2}));
   int64_t dropped = -1;
   auto state = inference_state_dict(with_aids, &dropped);
@@ -320,7 +320,7 @@ TEST(DetrModel, ExportLeavesOutTrainingOnlyTensors) {
   EXPECT_GT(expected_dropped, 3);
   EXPECT_EQ(dropped, expected_dropped);
   auto p = tiny();
-  p.learned_content = true;
+  p.aids.learned_content = true;
   Detr plain(p, table({1, 2}));
   auto want = module_state_dict(plain);
   EXPECT_EQ(state.size(), want.size());
@@ -330,8 +330,10 @@ TEST(DetrModel, ExportLeavesOutTrainingOnlyTensors) {
 
 TEST(DetrTrain, LossNamesForwardBackwardAndGradients) {
   auto o = tiny();
-  o.backbone.norm = ResNetNorm::BatchNorm;
-  o.backbone.frozen_stages = 0;
+  auto r = test::tiny_resnet_options();
+  r.norm = ResNetNorm::BatchNorm;
+  r.frozen_stages = 0;
+  o.backbone = resnet_backbone(r);
   auto m = std::make_shared<Detr>(o, table({1, 2}));
   m->train();
   auto losses = m->loss(batch_of(2, 64, 96));
@@ -385,12 +387,16 @@ TEST(DetrTrain, FrozenStages) {
     return out;
   };
   auto o = tiny();
-  o.backbone.norm = ResNetNorm::BatchNorm;
-  o.backbone.frozen_stages = 2;
+  auto r = test::tiny_resnet_options();
+  r.norm = ResNetNorm::BatchNorm;
+  r.frozen_stages = 2;
+  o.backbone = resnet_backbone(r);
   EXPECT_EQ(frozen_prefixes(Detr(o, table({1}))), (std::set<std::string>{"bn1", "conv1", "layer1", "layer2"}));
-  o.backbone.frozen_stages = 0;
+  r.frozen_stages = 0;
+  o.backbone = resnet_backbone(r);
   EXPECT_TRUE(frozen_prefixes(Detr(o, table({1}))).empty());
-  o.backbone.train = false;
+  r.train = false;
+  o.backbone = resnet_backbone(r);
   EXPECT_EQ(frozen_prefixes(Detr(o, table({1}))),
             (std::set<std::string>{"bn1", "conv1", "layer1", "layer2", "layer3", "layer4"}));
   Detr m(o, table({1}));
@@ -440,3 +446,5 @@ TEST(DetrModel, TracesForExport) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_detr_model

@@ -6,8 +6,9 @@
 // 10 queries, 5 classes, dropout 0; 2 images of different sizes.
 #include <set>
 
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "models/detr_fixture.h"
+namespace seer_test_test_detr_parity {
 
 namespace {
 
@@ -18,8 +19,10 @@ DetrOptions small_options(int64_t depth, bool dilation, bool pre_norm) {
   DetrOptions o;
   o.num_classes = 5;
   o.num_queries = 10;
-  o.backbone.depth = depth;
-  o.backbone.dilation = dilation;
+  ResNetOptions r;
+  r.depth = depth;
+  r.dilation = dilation;
+  o.backbone = resnet_backbone(r);
   o.transformer.d_model = 64;
   o.transformer.nhead = 4;
   o.transformer.num_encoder_layers = 2;
@@ -169,8 +172,10 @@ TEST(DetrParity, OfficialStateDictNames) {
   EXPECT_EQ(official.size(), 0u + test::state_shapes(r50).size());
   EXPECT_EQ(test::diff_names(test::state_shapes(r50), official), "");
 
-  o.backbone.depth = 101;
-  o.backbone.dilation = true;
+  ResNetOptions r101_options;
+  r101_options.depth = 101;
+  r101_options.dilation = true;
+  o.backbone = resnet_backbone(r101_options);
   o.transformer.normalize_before = true;
   o.position_embedding = "learned";
   Detr r101(o, coco);
@@ -178,3 +183,5 @@ TEST(DetrParity, OfficialStateDictNames) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_detr_parity

@@ -7,8 +7,9 @@
 #include "core/checkpoint.h"
 #include "core/config.h"
 #include "core/error.h"
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "test_util.h"
+namespace seer_test_test_detr_pretrained {
 
 using namespace seer;
 
@@ -57,3 +58,5 @@ TEST(DetrPretrained, TorchvisionCheckpointLoadsIntoTheBackbone) {
     EXPECT_NE(std::string(e.what()).find("wrong.pth"), std::string::npos) << e.what();
   }
 }
+
+}  // namespace seer_test_test_detr_pretrained

@@ -6,9 +6,10 @@
 #include <set>
 
 #include "core/config.h"
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "models/detr_fixture.h"
 #include "models/heads/dense_aux_head.h"
+namespace seer_test_test_detr_training_aids {
 
 namespace {
 
@@ -17,8 +18,10 @@ using namespace seer;
 // The tiny test DETR with trainable BatchNorm, as trained from scratch.
 DetrOptions tiny() {
   DetrOptions o = test::tiny_detr_options(3);
-  o.backbone.norm = ResNetNorm::BatchNorm;
-  o.backbone.frozen_stages = 0;
+  auto r = test::tiny_resnet_options();
+  r.norm = ResNetNorm::BatchNorm;
+  r.frozen_stages = 0;
+  o.backbone = resnet_backbone(r);
   return o;
 }
 
@@ -91,8 +94,8 @@ TEST(DetrTrainingAids, OffByDefaultAndOwnKeysWhenOn) {
   };
   Detr plain(tiny(), cats);
   auto o = tiny();
-  o.dense_aux = true;
-  o.learned_content = true;
+  o.aids.dense_aux = true;
+  o.aids.learned_content = true;
   Detr aided(o, cats);
   auto a = keys(aided), p = keys(plain);
   std::set<std::string> extra;
@@ -107,8 +110,8 @@ TEST(DetrTrainingAids, OffByDefaultAndOwnKeysWhenOn) {
   auto spec = read_model_spec(cfg.root());
   auto built = std::dynamic_pointer_cast<Detr>(spec.build(cats));
   ASSERT_TRUE(built);
-  EXPECT_TRUE(built->options().learned_content);
-  EXPECT_TRUE(built->options().dense_aux);
+  EXPECT_TRUE(built->options().aids.learned_content);
+  EXPECT_TRUE(built->options().aids.dense_aux);
   EXPECT_DOUBLE_EQ(built->options().dense_ce_coef, 1.5);
 }
 
@@ -118,7 +121,7 @@ TEST(DetrTrainingAids, ZeroLearnedContentEqualsTheOfficialZeros) {
   torch::manual_seed(1);
   Detr plain(tiny(), cats);
   auto o = tiny();
-  o.learned_content = true;
+  o.aids.learned_content = true;
   Detr learned(o, cats);
   {
     torch::NoGradGuard ng;
@@ -126,7 +129,7 @@ TEST(DetrTrainingAids, ZeroLearnedContentEqualsTheOfficialZeros) {
     for (auto& kv : learned.named_parameters())
       if (src.contains(kv.key())) kv.value().copy_(src[kv.key()]);
     for (auto& kv : learned.named_buffers()) kv.value().copy_(plain.named_buffers()[kv.key()]);
-    learned.tgt_embed->weight.zero_();
+    learned.aids().tgt_embed->weight.zero_();
   }
   plain.eval();
   learned.eval();
@@ -137,7 +140,7 @@ TEST(DetrTrainingAids, ZeroLearnedContentEqualsTheOfficialZeros) {
   EXPECT_TRUE(torch::equal(a.logits, b.logits));
   {
     torch::NoGradGuard g2;
-    learned.tgt_embed->weight.normal_();
+    learned.aids().tgt_embed->weight.normal_();
   }
   auto c = learned.forward(images, mask);
   EXPECT_FALSE(torch::allclose(a.logits, c.logits));
@@ -148,8 +151,12 @@ TEST(DetrTrainingAids, DenseLossTermsTrainTheHead) {
   for (int i = 0; i < 3; ++i) cats.add(i + 1, "c" + std::to_string(i));
   torch::manual_seed(2);
   auto o = tiny();
-  o.dense_aux = true;
-  o.backbone.dilation = true;
+  o.aids.dense_aux = true;
+  auto r = test::tiny_resnet_options();
+  r.norm = ResNetNorm::BatchNorm;
+  r.frozen_stages = 0;
+  r.dilation = true;
+  o.backbone = resnet_backbone(r);
   Detr m(o, cats);
   m.train();
   Batch b;
@@ -163,8 +170,10 @@ TEST(DetrTrainingAids, DenseLossTermsTrainTheHead) {
     EXPECT_GT(losses[k].item<double>(), 0.0) << k;
   }
   losses["loss_dense_bbox"].backward();
-  EXPECT_GT(m.aux_dense->bbox_embed->parameters()[0].grad().abs().sum().item<double>(), 0.0);
+  EXPECT_GT(m.aids().aux_dense->bbox_embed->parameters()[0].grad().abs().sum().item<double>(), 0.0);
   EXPECT_GT(m.body->parameters()[0].grad().abs().sum().item<double>(), 0.0);  // reaches the backbone
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_detr_training_aids

@@ -4,11 +4,14 @@
 
 #include <cmath>
 
+#include "core/config.h"
 #include "core/error.h"
+#include "models/backbones/backbone.h"
 #include "models/backbones/resnet.h"
 #include "ops/frozen_batch_norm.h"
 #include "ops/mlp.h"
 #include "ops/position_encoding.h"
+namespace seer_test_test_model_blocks {
 
 namespace {
 
@@ -93,3 +96,51 @@ TEST(ResNet, StridesChannelsAndDilation) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace seer;
+
+seer::BackboneSpec backbone_of(const std::string& yaml) {
+  Config c = Config::from_string(yaml, "t.yaml");
+  auto spec = read_backbone_spec(c.root().sub("model").sub("backbone"));
+  c.check_unknown_keys();
+  return spec;
+}
+
+TEST(BackboneTable, ResNetStagesStridesAndChannels) {
+  EXPECT_EQ(backbone_types(), std::vector<std::string>{"resnet"});
+  auto spec = backbone_of("model: {backbone: {depth: 18, norm: batch_norm, frozen_stages: 0}}");
+  EXPECT_EQ(spec.type, "resnet");
+  EXPECT_EQ(spec.num_stages, 4);
+  auto b = spec.build({2, 3, 4});
+  EXPECT_EQ(b->strides(), (std::vector<int64_t>{8, 16, 32}));
+  EXPECT_EQ(b->channels(), (std::vector<int64_t>{128, 256, 512}));
+  torch::NoGradGuard ng;
+  auto maps = b->forward_features(torch::randn({1, 3, 64, 96}));
+  ASSERT_EQ(maps.size(), 3u);
+  for (size_t i = 0; i < maps.size(); ++i) {
+    EXPECT_EQ(maps[i].size(1), b->channels()[i]);
+    EXPECT_EQ(maps[i].size(2), 64 / b->strides()[i]);
+  }
+  // DC5: the last stage keeps stride 16
+  auto dc5 = backbone_of("model: {backbone: {depth: 50, dilation: true}}").build({4});
+  EXPECT_EQ(dc5->strides(), std::vector<int64_t>{16});
+  EXPECT_EQ(dc5->channels(), std::vector<int64_t>{2048});
+  EXPECT_EQ(dc5->classifier_prefixes(), std::vector<std::string>{"fc."});
+}
+
+TEST(BackboneTable, UnknownTypeNamesTheKey) {
+  try {
+    backbone_of("model: {backbone: {type: swim}}");
+    ADD_FAILURE() << "no error";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("model.backbone.type"), std::string::npos) << m;
+    EXPECT_NE(m.find("resnet"), std::string::npos) << m;
+  }
+}
+
+}  // namespace
+
+}  // namespace seer_test_test_model_blocks

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "losses/loss_fixture.h"
 #include "ops/box_ops.h"
+namespace seer_test_test_box_ops {
 
 namespace {
 
@@ -60,3 +61,5 @@ TEST(BoxOps, CheckXyxy) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_box_ops

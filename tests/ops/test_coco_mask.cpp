@@ -7,6 +7,7 @@
 
 #include "ops/coco_mask.h"
 #include "test_util.h"
+namespace seer_test_test_coco_mask {
 
 using namespace seer;
 using nlohmann::json;
@@ -133,3 +134,5 @@ TEST(CocoMask, PolygonListWithFourNumbersIsReadAsBoxes) {
   EXPECT_EQ(r.counts, rle::from_bbox({1, 1, 3, 2}, 10, 10).counts);
   EXPECT_EQ(rle::area(r), 6u);
 }
+
+}  // namespace seer_test_test_coco_mask

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "encoder_fixture.h"
 #include "text/bert.h"
+namespace seer_test_test_bert {
 
 namespace {
 
@@ -148,3 +149,5 @@ TEST(BertEncoder, OptionsFromConfig) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_bert

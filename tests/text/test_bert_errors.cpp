@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "encoder_fixture.h"
 #include "text/bert.h"
+namespace seer_test_test_bert_errors {
 
 namespace {
 
@@ -74,3 +75,5 @@ TEST(BertErrors, BadOptions) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_bert_errors

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "encoder_fixture.h"
 #include "text/clip_text.h"
+namespace seer_test_test_clip_text {
 
 namespace {
 
@@ -134,3 +135,5 @@ TEST(ClipText, OptionsFromConfig) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_clip_text

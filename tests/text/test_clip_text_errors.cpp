@@ -2,6 +2,7 @@
 #include "core/error.h"
 #include "encoder_fixture.h"
 #include "text/clip_text.h"
+namespace seer_test_test_clip_text_errors {
 
 namespace {
 
@@ -50,3 +51,5 @@ TEST(ClipTextErrors, BadWeights) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_clip_text_errors

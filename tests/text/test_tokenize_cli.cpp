@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "test_util.h"
+namespace seer_test_test_tokenize_cli {
 
 namespace {
 
@@ -66,3 +67,5 @@ TEST(TokenizeCli, BadInputIsOneLineError) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_tokenize_cli

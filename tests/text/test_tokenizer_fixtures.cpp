@@ -8,6 +8,7 @@
 #include "test_util.h"
 #include "text/clip_bpe.h"
 #include "text/wordpiece.h"
+namespace seer_test_test_tokenizer_fixtures {
 
 namespace {
 
@@ -136,3 +137,5 @@ TEST(TokenizerFixtures, SharedVectors) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_tokenizer_fixtures

@@ -9,6 +9,7 @@
 #include "text/clip_bpe.h"
 #include "text/unicode.h"
 #include "text/wordpiece.h"
+namespace seer_test_test_tokenizers {
 
 namespace {
 
@@ -265,3 +266,5 @@ TEST(Unicode, LowerFinalSigmaAndNfd) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_tokenizers

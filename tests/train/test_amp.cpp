@@ -11,6 +11,7 @@
 #include "train/amp.h"
 #include "train/model_io.h"
 #include "train_fixture.h"
+namespace seer_test_test_amp {
 
 using namespace seer;
 using namespace seer::test;
@@ -180,3 +181,5 @@ TEST(Autocast, TinyDetrTrainsInBf16) {
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
   EXPECT_FALSE(torch::equal(before, module_state_dict(*model)["class_embed.weight"]));
 }
+
+}  // namespace seer_test_test_amp

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "train/distributed.h"
 #include "train/eval_gather.h"
+namespace seer_test_test_distributed {
 
 namespace {
 
@@ -203,3 +204,5 @@ TEST(DistributedEnv, ReadsTheTorchrunVariables) {
   expect_error("WORLD_SIZE", "two", "WORLD_SIZE='two'");
   for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}) ::unsetenv(v);
 }
+
+}  // namespace seer_test_test_distributed

@@ -11,6 +11,7 @@
 #include "train/ema.h"
 #include "train/model_io.h"
 #include "train_fixture.h"
+namespace seer_test_test_ema {
 
 using namespace seer;
 using namespace seer::test;
@@ -167,3 +168,5 @@ TEST(Trainer, EmaExactResume) {
     EXPECT_TRUE(torch::equal(item.value(), t3->ema()->tensors()[item.key()])) << item.key();
   EXPECT_FALSE(torch::equal(t1->ema()->tensors()["fc.weight"], m1->fc->weight));
 }
+
+}  // namespace seer_test_test_ema

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "train/lr_schedule.h"
 #include "train/optimizer.h"
+namespace seer_test_test_optimizer {
 
 using namespace seer;
 
@@ -239,3 +240,5 @@ optimizer:
   EXPECT_EQ(state.at("backbone_big").toGenericDict().at("step").toTensor().item<int64_t>(), 6);
   EXPECT_EQ(state.at("head_small").toGenericDict().at("step").toTensor().item<int64_t>(), 3);
 }
+
+}  // namespace seer_test_test_optimizer

@@ -5,9 +5,10 @@
 #include <sstream>
 
 #include "core/logging.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 #include "train/run_dir.h"
 #include "test_util.h"
+namespace seer_test_test_run_dir {
 
 using namespace seer;
 
@@ -30,3 +31,5 @@ TEST(RunDir, WritesResolvedConfigAndLog) {
   lg << std::ifstream(run.log_txt()).rdbuf();
   EXPECT_NE(lg.str().find("hello run folder"), std::string::npos);
 }
+
+}  // namespace seer_test_test_run_dir

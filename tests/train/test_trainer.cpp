@@ -13,6 +13,7 @@
 #include "train/evaluation.h"
 #include "train/metrics_log.h"
 #include "train_fixture.h"
+namespace seer_test_test_trainer {
 
 using namespace seer;
 using namespace seer::test;
@@ -235,7 +236,7 @@ TEST(Evaluation, RunEvaluationPerfectModelAndModeRestored) {
   auto m = new_model(8);
   m->perfect = true;
   m->train();
-  auto ev = make_evaluator(s.r.evaluation, s.val->dataset().categories());
+  auto ev = s.r.evaluation.make(s.val->dataset().categories());
   int64_t seen = 0;
   auto metrics = run_evaluation(*m, *s.val, *ev, torch::kCPU, [&](const Batch& b, const std::vector<Prediction>& p) {
     EXPECT_FALSE(m->is_training());
@@ -266,3 +267,5 @@ TEST(TrainConfig, SectionsAreDeclaredAndStrict) {
   EXPECT_THROW(resolve_config(write_config(dir), {"train.keep_last=-1"}), ConfigError);
   EXPECT_THROW(resolve_config(write_config(dir), {"evaluation.type=voc"}), ConfigError);
 }
+
+}  // namespace seer_test_test_trainer

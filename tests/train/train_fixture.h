@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "models/model.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 #include "test_util.h"

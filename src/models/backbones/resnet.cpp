@@ -177,6 +177,54 @@ std::vector<torch::Tensor> ResNetImpl::forward_features(const torch::Tensor& x) 
   return out;
 }
 
-torch::Tensor ResNetImpl::forward(const torch::Tensor& x) { return forward_features(x).back(); }
+std::vector<int64_t> ResNetImpl::strides() const {
+  std::vector<int64_t> out;
+  for (auto l : options_.return_layers) out.push_back(l == 4 && options_.dilation ? 16 : int64_t{2} << l);
+  return out;
+}
+
+std::vector<int64_t> ResNetImpl::channels() const {
+  std::vector<int64_t> out;
+  for (auto l : options_.return_layers) out.push_back(stage_channels(l));
+  return out;
+}
+
+ResNetOptions read_resnet_options(const ConfigSection& b) {
+  ResNetOptions bo;
+  bo.depth = b.get<int64_t>("depth", 50, "ResNet depth: 18, 34, 50, 101 or 152");
+  if (bo.depth != 18 && bo.depth != 34 && bo.depth != 50 && bo.depth != 101 && bo.depth != 152)
+    b.fail("depth", "must be 18, 34, 50, 101 or 152, got " + std::to_string(bo.depth));
+  bo.dilation = b.get<bool>("dilation", false, "dilate layer4 instead of striding (DC5: stride 16 instead of 32)");
+  const auto norm = b.get<std::string>(
+      "norm", "frozen_bn", "frozen_bn (official: fixed statistics, buffers only) | batch_norm (trainable, from scratch)");
+  if (norm == "frozen_bn") bo.norm = ResNetNorm::FrozenBN;
+  else if (norm == "batch_norm") bo.norm = ResNetNorm::BatchNorm;
+  else b.fail("norm", "must be frozen_bn or batch_norm, got '" + norm + "'");
+  bo.frozen_stages = b.get<int64_t>(
+      "frozen_stages", 1, "stages without gradient: 0 none, 1 conv1+bn1+layer1 (official), ..., 4 all");
+  if (bo.frozen_stages < 0 || bo.frozen_stages > 4) b.fail("frozen_stages", "must be in 0..4");
+  bo.train = b.get<bool>("train", true, "false: freeze the whole backbone (official when lr_backbone is 0)");
+  return bo;
+}
+
+BackboneSpec resnet_backbone(const ResNetOptions& options) {
+  BackboneSpec spec;
+  spec.type = "resnet";
+  spec.num_stages = 4;
+  spec.build = [options](const std::vector<int64_t>& out_stages) -> std::shared_ptr<Backbone> {
+    ResNetOptions o = options;
+    o.return_layers = out_stages;
+    return ResNet(o).ptr();
+  };
+  return spec;
+}
+
+BackboneSpec read_resnet_spec(const ConfigSection& b) {
+  BackboneSpec spec = resnet_backbone(read_resnet_options(b));
+  spec.pretrained = b.get<std::string>(
+      "pretrained", "",
+      "torchvision ResNet weights (e.g. resnet50-0676ba61.pth) loaded into the backbone before training ('' = random init)");
+  return spec;
+}
 
 }  // namespace seer

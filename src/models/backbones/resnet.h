@@ -20,6 +20,9 @@
 
 #include <vector>
 
+#include "core/config.h"
+#include "models/backbones/backbone.h"
+
 namespace seer {
 
 enum class ResNetNorm { FrozenBN, BatchNorm };
@@ -31,18 +34,21 @@ struct ResNetOptions {
   int64_t frozen_stages = 1;  // 0 none, 1 conv1+bn1+layer1, ..., 4 all
   bool train = true;          // false: every parameter frozen
   // Stages whose maps forward_features() returns, 1..4 (DETR: {4};
-  // segmentation / Deformable DETR: more).
+  // segmentation / Deformable DETR: more). Set by the family that builds the
+  // backbone (BackboneSpec::build), not by the config.
   std::vector<int64_t> return_layers = {4};
 };
 
-class ResNetImpl : public torch::nn::Module {
+class ResNetImpl : public Backbone {
  public:
   explicit ResNetImpl(ResNetOptions options = {});
 
-  // [B, 3, H, W] -> the requested stage outputs, in increasing stage order.
-  std::vector<torch::Tensor> forward_features(const torch::Tensor& x);
-  // [B, 3, H, W] -> the last requested stage's map (layer4: [B, C, H/32, W/32]).
-  torch::Tensor forward(const torch::Tensor& x);
+  // [B, 3, H, W] -> the requested stage outputs, in increasing stage order
+  // (forward() gives the last: layer4 is [B, C, H/32, W/32]).
+  std::vector<torch::Tensor> forward_features(const torch::Tensor& x) override;
+  std::vector<int64_t> strides() const override;
+  std::vector<int64_t> channels() const override;
+  std::vector<std::string> classifier_prefixes() const override { return {"fc."}; }
 
   // Channels of stage k (1..4): 64k' * expansion; num_channels() = stage 4.
   int64_t stage_channels(int64_t stage) const;
@@ -51,7 +57,7 @@ class ResNetImpl : public torch::nn::Module {
 
   // Re-apply the requires_grad rule of frozen_stages / train (after loading
   // weights, for example, since loading does not touch requires_grad).
-  void apply_freezing();
+  void apply_freezing() override;
 
  private:
   ResNetOptions options_;
@@ -61,6 +67,17 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
 };
 TORCH_MODULE(ResNet);
+
+// Reads model.backbone.{depth, dilation, norm, frozen_stages, train} (the
+// stages returned are the family's choice, not a config key).
+ResNetOptions read_resnet_options(const ConfigSection& backbone);
+// The `resnet` entry of the backbone table (models/backbones/backbone.h): the
+// options above plus `pretrained` (torchvision ImageNet weights).
+BackboneSpec read_resnet_spec(const ConfigSection& backbone);
+
+// A ResNet with these options as a backbone-table entry (for building models
+// in code; pretrained empty).
+BackboneSpec resnet_backbone(const ResNetOptions& options);
 
 // A norm layer of the chosen kind as an AnyModule (forward(Tensor) -> Tensor).
 torch::nn::AnyModule make_resnet_norm(ResNetNorm norm, int64_t channels);

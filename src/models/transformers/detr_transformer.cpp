@@ -1,8 +1,7 @@
 #include "models/transformers/detr_transformer.h"
 
-#include <ATen/autocast_mode.h>
-
 #include "core/error.h"
+#include "ops/attention.h"
 
 namespace seer {
 
@@ -16,29 +15,9 @@ torch::nn::LayerNorm layer_norm(int64_t d) { return torch::nn::LayerNorm(torch::
 
 torch::Tensor with_pos(const torch::Tensor& x, const torch::Tensor& pos) { return pos.defined() ? x + pos : x; }
 
-// The attention output only (no weights averaged or returned).
 torch::Tensor attend(torch::nn::MultiheadAttention& m, const torch::Tensor& q, const torch::Tensor& k,
                      const torch::Tensor& v, const torch::Tensor& key_padding_mask) {
-  if (key_padding_mask.defined() && (at::autocast::is_cpu_enabled() || at::autocast::is_enabled())) {
-    // LibTorch 1.13's C++ attention fills padded keys with -inf through a
-    // dispatch without bfloat16/half (and takes only 2-D additive masks), so
-    // under autocast (runtime.amp) attention with a padding mask runs in float32.
-    struct AutocastOff {
-      bool cpu = at::autocast::is_cpu_enabled(), cuda = at::autocast::is_enabled();
-      AutocastOff() {
-        at::autocast::set_cpu_enabled(false);
-        at::autocast::set_enabled(false);
-      }
-      ~AutocastOff() {
-        at::autocast::set_cpu_enabled(cpu);
-        at::autocast::set_enabled(cuda);
-      }
-    } off;
-    auto out = std::get<0>(m->forward(q.to(torch::kFloat), k.to(torch::kFloat), v.to(torch::kFloat),
-                                      key_padding_mask, /*need_weights=*/false));
-    return out.to(q.scalar_type());
-  }
-  return std::get<0>(m->forward(q, k, v, key_padding_mask, /*need_weights=*/false));
+  return multihead_attention(m, q, k, v, key_padding_mask);
 }
 
 }  // namespace
@@ -132,41 +111,44 @@ DetrTransformerImpl::DetrTransformerImpl(DetrTransformerOptions options) : optio
     if (p.dim() > 1) torch::nn::init::xavier_uniform_(p);
 }
 
-DetrTransformerImpl::Output DetrTransformerImpl::forward(const torch::Tensor& src_in, const torch::Tensor& mask_in,
-                                                         const torch::Tensor& query_embed,
-                                                         const torch::Tensor& pos_in,
-                                                         const torch::Tensor& tgt_embed, int64_t groups) {
-  const int64_t B = src_in.size(0), C = src_in.size(1), H = src_in.size(2), W = src_in.size(3);
-  if (groups < 1 || query_embed.size(0) % groups != 0 || (tgt_embed.defined() && tgt_embed.sizes() != query_embed.sizes()))
-    throw RuntimeError("DETR transformer: " + std::to_string(query_embed.size(0)) + " queries do not split into " +
-                       std::to_string(groups) + " groups (or tgt_embed differs in shape)");
-  const int64_t Q = query_embed.size(0) / groups;
-  auto src = src_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
-  auto pos = pos_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
-  auto mask = mask_in.flatten(1);                   // [B, HW]
-
+torch::Tensor DetrTransformerImpl::encode(const torch::Tensor& src, const torch::Tensor& mask,
+                                          const torch::Tensor& pos) {
   auto memory = src;
   for (auto& layer : enc_layers_) memory = layer->forward(memory, mask, pos);
   if (enc_norm_) memory = enc_norm_(memory);
+  return memory;
+}
 
-  // [G*Q, C] -> [Q, G*B, C], entry g*B + b = group g's query for image b
-  auto per_group = [&](const torch::Tensor& e) {
-    return e.reshape({groups, Q, 1, C}).expand({groups, Q, B, C}).permute({1, 0, 2, 3}).reshape({Q, groups * B, C});
-  };
-  auto query_pos = per_group(query_embed);
-  auto dec_memory = groups > 1 ? memory.repeat({1, groups, 1}) : memory;
-  auto dec_mask = groups > 1 ? mask.repeat({groups, 1}) : mask;
-  auto dec_pos = groups > 1 ? pos.repeat({1, groups, 1}) : pos;
-  auto tgt = tgt_embed.defined() ? per_group(tgt_embed) : torch::zeros_like(query_pos);
+torch::Tensor DetrTransformerImpl::decode(const torch::Tensor& tgt_in, const torch::Tensor& memory,
+                                          const torch::Tensor& mask, const torch::Tensor& pos,
+                                          const torch::Tensor& query_pos) {
+  auto tgt = tgt_in;
   std::vector<torch::Tensor> inter;
   for (auto& layer : dec_layers_) {
-    tgt = layer->forward(tgt, dec_memory, dec_mask, dec_pos, query_pos);
-    if (options_.return_intermediate) inter.push_back(dec_norm_(tgt));
+    tgt = layer->forward(tgt, memory, mask, pos, query_pos);
+    inter.push_back(dec_norm_(tgt));
   }
-  auto hs = options_.return_intermediate ? torch::stack(inter) : dec_norm_(tgt).unsqueeze(0);  // [L, Q, B, C]
+  return torch::stack(inter);  // [L, Q, B, C]
+}
+
+DetrTransformerImpl::Output DetrTransformerImpl::forward(const torch::Tensor& src_in, const torch::Tensor& mask_in,
+                                                         const torch::Tensor& query_embed,
+                                                         const torch::Tensor& pos_in,
+                                                         const torch::Tensor& tgt_embed) {
+  const int64_t B = src_in.size(0), C = src_in.size(1), H = src_in.size(2), W = src_in.size(3);
+  if (query_embed.dim() != 2 || query_embed.size(1) != C ||
+      (tgt_embed.defined() && tgt_embed.sizes() != query_embed.sizes()))
+    throw RuntimeError("DETR transformer: query_embed must be [Q, " + std::to_string(C) +
+                       "] (and tgt_embed the same shape)");
+  auto src = src_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
+  auto pos = pos_in.flatten(2).permute({2, 0, 1});  // [HW, B, C]
+  auto mask = mask_in.flatten(1);                   // [B, HW]
+  auto memory = encode(src, mask, pos);
+  auto query_pos = query_embed.unsqueeze(1).repeat({1, B, 1});  // [Q, B, C]
+  auto tgt = tgt_embed.defined() ? tgt_embed.unsqueeze(1).repeat({1, B, 1}) : torch::zeros_like(query_pos);
   Output out;
-  out.hs = hs.transpose(1, 2);                                      // [L, B, Q, C]
-  out.memory = memory.permute({1, 2, 0}).reshape({B, C, H, W});     // [B, C, H, W]
+  out.hs = decode(tgt, memory, mask, pos, query_pos).transpose(1, 2);  // [L, B, Q, C]
+  out.memory = memory.permute({1, 2, 0}).reshape({B, C, H, W});      // [B, C, H, W]
   return out;
 }
 

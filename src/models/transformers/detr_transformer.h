@@ -23,8 +23,7 @@ struct DetrTransformerOptions {
   int64_t num_decoder_layers = 6;
   int64_t dim_feedforward = 2048;
   double dropout = 0.1;
-  bool normalize_before = false;    // pre-norm
-  bool return_intermediate = true;  // decoder returns every layer (aux losses)
+  bool normalize_before = false;  // pre-norm
 };
 
 class DetrEncoderLayerImpl : public torch::nn::Module {
@@ -67,17 +66,22 @@ class DetrTransformerImpl : public torch::nn::Module {
 
   struct Output {
     torch::Tensor hs;      // [L, B, Q, C]: every decoder layer through decoder.norm
-                           // (L = num_decoder_layers, or 1 without return_intermediate)
     torch::Tensor memory;  // [B, C, H, W] encoder output
   };
-  // src, pos_embed [B, C, H, W]; mask [B, H, W] bool; query_embed [Q, C];
-  // tgt_embed [Q, C] the decoder's initial content (official DETR: undefined = zeros).
-  // groups > 1 (Group DETR training): query_embed and tgt_embed hold groups * Q
-  // rows, group g being rows g*Q..(g+1)*Q-1; every group decodes the same memory
-  // on its own (no attention between groups) and hs is [L, groups * B, Q, C],
-  // group-major (entry g * B + b).
+  // The official forward: src, pos_embed [B, C, H, W]; mask [B, H, W] bool;
+  // query_embed [Q, C] shared by the images; tgt_embed [Q, C] the decoder's
+  // initial content (official DETR: undefined = zeros).
   Output forward(const torch::Tensor& src, const torch::Tensor& mask, const torch::Tensor& query_embed,
-                 const torch::Tensor& pos_embed, const torch::Tensor& tgt_embed = {}, int64_t groups = 1);
+                 const torch::Tensor& pos_embed, const torch::Tensor& tgt_embed = {});
+
+  // The two halves, sequence first, for callers that arrange the decoder's
+  // queries themselves (e.g. Group DETR's groups, transformers/query_groups.h).
+  // src, pos [S, B, C]; mask [B, S] -> memory [S, B, C].
+  torch::Tensor encode(const torch::Tensor& src, const torch::Tensor& mask, const torch::Tensor& pos);
+  // tgt, query_pos [Q, B', C]; memory, pos [S, B', C]; mask [B', S] ->
+  // [L, Q, B', C], every layer's output through decoder.norm.
+  torch::Tensor decode(const torch::Tensor& tgt, const torch::Tensor& memory, const torch::Tensor& mask,
+                       const torch::Tensor& pos, const torch::Tensor& query_pos);
 
   const DetrTransformerOptions& options() const { return options_; }
 

@@ -1,4 +1,4 @@
-#include "losses/detr_target.h"
+#include "losses/set_target.h"
 
 #include "core/error.h"
 #include "losses/check.h"
@@ -6,13 +6,13 @@
 
 namespace seer {
 
-DetrTarget normalized_cxcywh(const Target& t, const torch::Tensor& positive_map) {
-  const std::string where = "normalized_cxcywh(image " + std::to_string(t.image_id) + ")";
+SetTarget to_set_target(const Target& t, const torch::Tensor& positive_map) {
+  const std::string where = "to_set_target(image " + std::to_string(t.image_id) + ")";
   const int64_t h = t.size[0], w = t.size[1];
   if (h <= 0 || w <= 0)
     throw RuntimeError(where + ": Target::size must be set (h, w > 0), got (" + std::to_string(h) + ", " +
                        std::to_string(w) + ")");
-  DetrTarget out;
+  SetTarget out;
   const int64_t n = t.num_boxes();
   if (n == 0) {
     // on the device of the (empty) target tensors, so torch::cat with other images works on a GPU
@@ -44,10 +44,10 @@ DetrTarget normalized_cxcywh(const Target& t, const torch::Tensor& positive_map)
   return out;
 }
 
-std::vector<DetrTarget> normalized_cxcywh(const std::vector<Target>& targets) {
-  std::vector<DetrTarget> out;
+std::vector<SetTarget> to_set_targets(const std::vector<Target>& targets) {
+  std::vector<SetTarget> out;
   out.reserve(targets.size());
-  for (const auto& t : targets) out.push_back(normalized_cxcywh(t));
+  for (const auto& t : targets) out.push_back(to_set_target(t));
   return out;
 }
 

@@ -1,4 +1,4 @@
-#include "models/detr.h"
+#include "models/detr/detr.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,8 @@
 
 #include "core/distributed.h"
 #include "core/error.h"
-#include "losses/detr_target.h"
+#include "losses/set_target.h"
+#include "models/transformers/query_groups.h"
 #include "ops/box_ops.h"
 
 namespace seer {
@@ -54,9 +55,10 @@ Detr::Detr(DetrOptions options, CategoryTable categories)
   class_of_label_ = torch::tensor(cls, torch::kLong);
   label_of_class_ = torch::tensor(lab, torch::kLong);
 
-  // backbone = Joiner(Backbone(body=ResNet), position embedding), as backbone.{0,1}.
-  o.backbone.return_layers = {4};
-  body = ResNet(o.backbone);
+  // backbone = Joiner(Backbone(body), position embedding), as backbone.{0,1};
+  // DETR reads the last stage only.
+  if (!o.backbone.build) throw ConfigError("model.backbone: no backbone to build");
+  body = o.backbone.build({o.backbone.num_stages});
   if (o.position_embedding == "sine") {
     PositionEmbeddingSineOptions pe;
     pe.num_pos_feats = D / 2;
@@ -71,30 +73,26 @@ Detr::Detr(DetrOptions options, CategoryTable categories)
   bb->register_module("body", body);
   joiner->register_module("1", position_embedding);
 
-  input_proj = register_module("input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(body->num_channels(), D, 1)));
+  input_proj = register_module("input_proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(body->channels().back(), D, 1)));
   query_embed = register_module("query_embed", torch::nn::Embedding(o.num_queries, D));
   transformer = register_module("transformer", DetrTransformer(o.transformer));
-  class_embed = register_module("class_embed", torch::nn::Linear(D, o.loss.focal ? C : C + 1));
-  if (o.loss.focal) {
+  const bool focal = o.loss.classification == Classification::Focal;
+  if (o.loss.classification == Classification::Token)
+    throw ConfigError("loss.classification: DETR classifies into classes (softmax or focal), not text tokens");
+  class_embed = register_module("class_embed", torch::nn::Linear(D, focal ? C : C + 1));
+  if (focal) {
     // Deformable DETR's prior: every class starts at probability 0.01.
     torch::NoGradGuard ng;
     class_embed->bias.fill_(-std::log((1 - 0.01) / 0.01));
   }
   bbox_embed = register_module("bbox_embed", MLP(D, D, 4, 3));
-  if (o.learned_content) tgt_embed = register_module("tgt_embed", torch::nn::Embedding(o.num_queries, D));
-  if (o.train_groups < 1) throw ConfigError("model.train_groups: must be >= 1, got " + std::to_string(o.train_groups));
-  if (o.train_groups > 1) {
-    const int64_t extra = (o.train_groups - 1) * o.num_queries;
-    query_embed_groups = register_module("query_embed_groups", torch::nn::Embedding(extra, D));
-    if (o.learned_content) tgt_embed_groups = register_module("tgt_embed_groups", torch::nn::Embedding(extra, D));
-  }
-  if (o.dense_aux) aux_dense = register_module("aux_dense", DenseAuxHead(D, C));
+  aids_ = DetrTrainingAids(o.aids, *this, o.num_queries, D, C);
 
   o.loss.num_classes = C;
   criterion_ = SetCriterion(o.loss);
 }
 
-Detr::Outputs Detr::forward(const torch::Tensor& images, const torch::Tensor& mask) {
+Detr::ForwardOutput Detr::forward(const torch::Tensor& images, const torch::Tensor& mask) {
   if (!images.defined() || images.dim() != 4 || images.size(1) != 3)
     throw RuntimeError("DETR: images must be [B, 3, H, W]");
   if (!mask.defined() || mask.dim() != 3 || mask.size(0) != images.size(0) || mask.size(1) != images.size(2) ||
@@ -109,21 +107,28 @@ Detr::Outputs Detr::forward(const torch::Tensor& images, const torch::Tensor& ma
                               .mode(torch::kNearest))
                .to(torch::kBool)[0];  // [B, h, w]
   auto pos = position_embedding->forward(m).to(feat.dtype());  // [B, D, h, w]
-  // Group DETR: every group's queries during training, group 0 otherwise.
-  const int64_t groups = is_training() ? options_.train_groups : 1;
-  auto queries = query_embed->weight;
-  auto content = tgt_embed ? tgt_embed->weight : torch::Tensor();
-  if (groups > 1) {
-    queries = torch::cat({queries, query_embed_groups->weight});
-    if (content.defined()) content = torch::cat({content, tgt_embed_groups->weight});
-  }
-  auto tr = transformer->forward(input_proj->forward(feat), m, queries, pos, content, groups);
-  auto hs = tr.hs;  // [L, B, Q, D]
-  Outputs out;
-  out.memory = tr.memory;
+  auto src = input_proj->forward(feat);                         // [B, D, h, w]
+  const int64_t B = src.size(0), D = src.size(1), h = src.size(2), w = src.size(3);
+
+  // The official transformer forward, with the decoder's queries from the
+  // training aids: G groups folded into the batch (G = 1 outside training).
+  auto src_seq = src.flatten(2).permute({2, 0, 1});  // [hw, B, D]
+  auto pos_seq = pos.flatten(2).permute({2, 0, 1});  // [hw, B, D]
+  auto mask_seq = m.flatten(1);                      // [B, hw]
+  auto memory = transformer->encode(src_seq, mask_seq, pos_seq);
+  const auto q = aids_.decoder_queries(query_embed->weight, is_training());
+  const int64_t G = q.groups;
+  auto query_pos = query_groups::to_batch(q.position, G, B);  // [Q, G*B, D]
+  auto tgt = q.content.defined() ? query_groups::to_batch(q.content, G, B) : torch::zeros_like(query_pos);
+  auto hs = transformer
+                ->decode(tgt, query_groups::repeat(memory, G, 1), query_groups::repeat(mask_seq, G, 0),
+                         query_groups::repeat(pos_seq, G, 1), query_pos)
+                .transpose(1, 2);  // [L, G*B, Q, D]
+  ForwardOutput out;
+  out.memory = memory.permute({1, 2, 0}).reshape({B, D, h, w});
   out.feat_mask = m;
-  out.logits = class_embed->forward(hs);           // [L, B, Q, C+1] (focal: C)
-  out.boxes = bbox_embed->forward(hs).sigmoid();  // [L, B, Q, 4]
+  out.logits = class_embed->forward(hs);           // [L, G*B, Q, C+1] (focal: C)
+  out.boxes = bbox_embed->forward(hs).sigmoid();  // [L, G*B, Q, 4]
   return out;
 }
 
@@ -139,8 +144,8 @@ torch::Tensor Detr::labels_to_classes(const torch::Tensor& labels) const {
 
 LossDict Detr::loss(const Batch& batch) { return loss_from_outputs(forward(batch.images, batch.pad_mask), batch); }
 
-LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
-  auto targets = normalized_cxcywh(batch.targets);
+LossDict Detr::loss_from_outputs(ForwardOutput out, const Batch& batch) {
+  auto targets = to_set_targets(batch.targets);
   for (auto& t : targets) t.labels = labels_to_classes(t.labels);
   // Group DETR: the decoder ran groups * B entries, group-major; every group
   // is matched against the same targets.
@@ -149,29 +154,21 @@ LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
     throw RuntimeError("DETR: outputs for " + std::to_string(out.logits.size(1)) + " entries do not fit a batch of " +
                        std::to_string(B));
   const int64_t groups = out.logits.size(1) / B;
-  if (groups > 1) {
-    std::vector<DetrTarget> all;
-    all.reserve(B * groups);
-    for (int64_t g = 0; g < groups; ++g) all.insert(all.end(), targets.begin(), targets.end());
-    targets = std::move(all);
-  }
+  if (groups > 1) targets = query_groups::repeat_targets(targets, groups);
   // Under autocast (runtime.amp) the heads come out in bf16/fp16: the matcher's
   // cost matrix and the loss terms are computed in float32.
   out.logits = out.logits.to(torch::kFloat32);
   out.boxes = out.boxes.to(torch::kFloat32);
   const int64_t L = out.logits.size(0);
-  DetrOutput last;
-  last.logits = out.logits[L - 1];
-  last.boxes = out.boxes[L - 1];
-  std::vector<DetrOutput> aux;
-  if (options_.aux_loss) {
-    for (int64_t i = 0; i + 1 < L; ++i) {
-      DetrOutput a;
-      a.logits = out.logits[i];
-      a.boxes = out.boxes[i];
-      aux.push_back(a);
-    }
-  }
+  auto layer = [&out](int64_t i) {
+    SetPrediction p;
+    p.logits = out.logits[i];
+    p.boxes = out.boxes[i];
+    return p;
+  };
+  std::vector<SetPrediction> aux;
+  if (options_.aux_loss)
+    for (int64_t i = 0; i + 1 < L; ++i) aux.push_back(layer(i));
   LossDict logs;
   // num_boxes as the official SetCriterion: the batch's target count summed over
   // the data-parallel workers and divided by their number (clamped to >= 1 there).
@@ -179,26 +176,17 @@ LossDict Detr::loss_from_outputs(Outputs out, const Batch& batch) {
   for (const auto& t : batch.targets) num_boxes += static_cast<double>(t.labels.size(0));
   if (dist::distributed()) num_boxes = dist::all_reduce_sum(num_boxes) / dist::world_size();
   num_boxes = std::max(num_boxes, 1.0) * static_cast<double>(groups);  // the mean over groups
-  LossDict losses = criterion_(last, aux, targets, &logs, num_boxes);
+  LossDict losses = criterion_(layer(L - 1), aux, targets, &logs, num_boxes);
   for (const auto& kv : logs) losses.insert("log/" + kv.key(), kv.value());
-  if (aux_dense) {
-    auto t = dense_aux_targets(batch.targets, out.feat_mask, {batch.images.size(2), batch.images.size(3)},
-                               options_.num_classes,
-                               [this](const torch::Tensor& l) { return labels_to_classes(l); });
-    auto [logits, boxes] = aux_dense->forward(out.memory);
-    double num_pos = t.positive.sum().item<double>();
-    if (dist::distributed()) num_pos = dist::all_reduce_sum(num_pos) / dist::world_size();
-    auto terms = dense_aux_losses(logits, boxes, t, num_pos);
-    losses.insert("loss_dense_ce", terms[0] * options_.dense_ce_coef);
-    losses.insert("loss_dense_bbox", terms[1] * options_.dense_bbox_coef);
-    losses.insert("loss_dense_giou", terms[2] * options_.dense_giou_coef);
-  }
+  auto dense = aids_.dense_losses(out.memory, out.feat_mask, batch, options_.num_classes,
+                                  [this](const torch::Tensor& l) { return labels_to_classes(l); });
+  for (const auto& kv : dense) losses.insert(kv.key(), kv.value());
   return losses;
 }
 
 std::vector<Prediction> Detr::postprocess(const torch::Tensor& logits, const torch::Tensor& boxes,
                                           const std::vector<std::array<int64_t, 2>>& orig_sizes) const {
-  const bool focal = options_.loss.focal;
+  const bool focal = options_.loss.classification == Classification::Focal;
   const int64_t B = logits.size(0), Q = logits.size(1), C = focal ? logits.size(2) : logits.size(2) - 1;
   if (static_cast<int64_t>(orig_sizes.size()) != B)
     throw RuntimeError("DETR: " + std::to_string(orig_sizes.size()) + " image sizes for a batch of " +
@@ -266,13 +254,7 @@ std::vector<torch::Tensor> Detr::forward_tensors(const std::vector<torch::Tensor
   return {out.logits[L - 1], out.boxes[L - 1]};
 }
 
-std::vector<std::string> Detr::training_only_prefixes() const {
-  std::vector<std::string> out;
-  if (aux_dense) out.push_back("aux_dense.");
-  if (query_embed_groups) out.push_back("query_embed_groups.");
-  if (tgt_embed_groups) out.push_back("tgt_embed_groups.");
-  return out;
-}
+std::vector<std::string> Detr::training_only_prefixes() const { return aids_.training_only_prefixes(); }
 
 std::vector<torch::Tensor> Detr::example_inputs(int64_t height, int64_t width) const {
   auto dev = query_embed->weight.device();

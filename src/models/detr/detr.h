@@ -10,14 +10,9 @@
 // embedding; no parameters for sine, row_embed/col_embed for learned),
 // input_proj, query_embed, transformer.*, class_embed, bbox_embed.layers.{0,1,2}.
 //
-// Two training aids for training from scratch, both off by default (then the
-// model is exactly the official one): `model.decoder_content: learned` starts
-// the decoder from a learned embedding per query (tgt_embed, as Deformable
-// DETR) instead of zeros, so queries differ from the first layer on and do not
-// collapse onto one prediction; `model.dense_aux` adds an auxiliary dense head
-// on the encoder output (aux_dense.*, models/heads/dense_aux_head.h). Each adds
-// its own keys to the state_dict; those used only in training (aux_dense.*,
-// Group DETR's *_groups) are left out by `seer export` (training_only_prefixes).
+// The aids for training from scratch (learned decoder content, Group DETR,
+// the dense auxiliary head) live in detr/training_aids.h, off by default (then
+// the model is exactly the official one).
 //
 // Label spaces (`model.label_space`):
 //   contiguous   model class c = the dataset's contiguous index c;
@@ -44,8 +39,9 @@
 #include <vector>
 
 #include "losses/set_criterion.h"
+#include "models/backbones/backbone.h"
 #include "models/backbones/resnet.h"
-#include "models/heads/dense_aux_head.h"
+#include "models/detr/training_aids.h"
 #include "models/model.h"
 #include "models/transformers/detr_transformer.h"
 #include "ops/mlp.h"
@@ -60,24 +56,11 @@ struct DetrOptions {
   LabelSpace label_space = LabelSpace::Contiguous;
   int64_t num_queries = 100;
   bool aux_loss = true;
-  ResNetOptions backbone;
+  BackboneSpec backbone = resnet_backbone(ResNetOptions{});  // official: ResNet-50, FrozenBN, layer1 frozen
   std::string position_embedding = "sine";  // sine | learned
   DetrTransformerOptions transformer;
   SetCriterionOptions loss;  // num_classes is filled in by the model
-  // Auxiliary dense head on the encoder output (models/heads/dense_aux_head.h);
-  // training only, off by default (not in the official DETR).
-  bool dense_aux = false;
-  // Learned initial decoder content per query (tgt_embed), as Deformable DETR;
-  // official DETR starts the decoder from zeros.
-  bool learned_content = false;
-  // Group DETR (Chen et al. 2022): during training, `train_groups` groups of
-  // num_queries queries each, every group matched one-to-one on its own and
-  // decoded without attention to the other groups; the loss averages the
-  // groups (num_boxes * groups). Inference uses group 0 only (the official
-  // query_embed / tgt_embed); groups 1.. are query_embed_groups /
-  // tgt_embed_groups. 1 = off (official DETR).
-  int64_t train_groups = 1;
-  double dense_ce_coef = 2.0, dense_bbox_coef = 5.0, dense_giou_coef = 2.0;
+  DetrTrainingAidsOptions aids;
 };
 
 class Detr : public Model {
@@ -85,7 +68,7 @@ class Detr : public Model {
   Detr(DetrOptions options, CategoryTable categories);
 
   // Every decoder layer's raw outputs (the one forward all entry points run).
-  struct Outputs {
+  struct ForwardOutput {
     // B is groups * batch (group-major) when training with train_groups > 1
     torch::Tensor logits;  // [L, B, Q, num_classes + 1] (focal: num_classes)
     torch::Tensor boxes;   // [L, B, Q, 4] normalised cxcywh
@@ -93,13 +76,13 @@ class Detr : public Model {
     torch::Tensor feat_mask;  // [B, h, w] bool, true = padding
   };
   // images [B, 3, H, W] float; mask [B, H, W] bool (true = padding)
-  Outputs forward(const torch::Tensor& images, const torch::Tensor& mask);
+  ForwardOutput forward(const torch::Tensor& images, const torch::Tensor& mask);
 
   LossDict loss(const Batch& batch) override;  // = loss_from_outputs(forward(images, mask), batch)
   // The losses of given forward outputs against the batch's targets (matching,
   // set criterion, dense auxiliary losses). Public so a profiler can time the
   // forward and the loss apart (scripts/bench/bench_detr_step.cpp).
-  LossDict loss_from_outputs(Outputs out, const Batch& batch);
+  LossDict loss_from_outputs(ForwardOutput out, const Batch& batch);
   // Runs without gradient in the module's current mode (call eval() first).
   std::vector<Prediction> predict(const Batch& batch) override;
   // (images, mask) -> (pred_logits [B, Q, C+1] (focal: C), pred_boxes [B, Q, 4]) of the last layer.
@@ -108,7 +91,7 @@ class Detr : public Model {
   std::vector<std::string> export_output_names() const override { return {"pred_logits", "pred_boxes"}; }
   std::vector<torch::Tensor> example_inputs(int64_t height, int64_t width) const override;
   std::string family() const override { return "detr"; }
-  // aux_dense., query_embed_groups., tgt_embed_groups. (those that exist)
+  // the training aids' (aux_dense., query_embed_groups., tgt_embed_groups.)
   std::vector<std::string> training_only_prefixes() const override;
 
   const DetrOptions& options() const { return options_; }
@@ -121,30 +104,29 @@ class Detr : public Model {
   std::vector<Prediction> postprocess(const torch::Tensor& logits, const torch::Tensor& boxes,
                                       const std::vector<std::array<int64_t, 2>>& orig_sizes) const;
 
-  ResNet body{nullptr};  // backbone.0.body
+  std::shared_ptr<Backbone> body;  // backbone.0.body
   std::shared_ptr<PositionEmbedding> position_embedding;  // backbone.1
   torch::nn::Conv2d input_proj{nullptr};
   torch::nn::Embedding query_embed{nullptr};
   DetrTransformer transformer{nullptr};
   torch::nn::Linear class_embed{nullptr};
   MLP bbox_embed{nullptr};
-  DenseAuxHead aux_dense{nullptr};          // only with options.dense_aux
-  torch::nn::Embedding tgt_embed{nullptr};  // only with options.learned_content
-  // Groups 1.. of Group DETR ((train_groups - 1) * num_queries rows), only with train_groups > 1.
-  torch::nn::Embedding query_embed_groups{nullptr}, tgt_embed_groups{nullptr};
+  const DetrTrainingAids& aids() const { return aids_; }
 
  private:
   DetrOptions options_;
   CategoryTable categories_;
+  DetrTrainingAids aids_;
   SetCriterion criterion_;
   torch::Tensor class_of_label_;  // [num labels] long: contiguous label -> model class
   torch::Tensor label_of_class_;  // [num_classes] long: model class -> contiguous label, -1 = none
   bool all_classes_reportable_ = true;
 };
 
-// Reads model.{num_classes, label_space, num_queries, aux_loss, backbone.*,
-// transformer.*} and loss.{set_cost_*, *_loss_coef, eos_coef, classification,
-// focal_alpha, focal_gamma}; the returned
+// Reads model.{num_classes, label_space, num_queries, aux_loss, backbone.*
+// (through the backbone table), transformer.*, the training aids' keys} and
+// loss.{set_cost_*, *_loss_coef, eos_coef, classification, focal_alpha,
+// focal_gamma}; the returned
 // spec's build() checks num_classes against the dataset's category table.
 ModelSpec read_detr_spec(const ConfigSection& root);
 
