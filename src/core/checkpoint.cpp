@@ -572,8 +572,16 @@ WeightsFile read_weights_file(const std::string& path, const std::string& prefer
   if (n == 0) throw DataError("weights file '" + path + "': empty file");
   auto u = [&](size_t k) { return static_cast<uint8_t>(head[k]); };
   if (n >= 4 && head[0] == 'P' && head[1] == 'K' && u(2) < 0x10 && u(3) < 0x10) return detail::read_zip_checkpoint(path, prefer);
+  // safetensors before legacy: its first byte is the low byte of the header
+  // length, 0x80 (a pickle's PROTO) for one header length in 32 (lengths are
+  // multiples of 8). A legacy file has a byte of its magic number at offset 8.
+  if (n >= 9 && head[8] == '{') {
+    uint64_t len = 0;
+    for (int k = 7; k >= 0; --k) len = (len << 8) | u(static_cast<size_t>(k));
+    const auto size = std::filesystem::file_size(path, ec);
+    if (u(0) != 0x80 || (!ec && len <= size - 8)) return detail::read_safetensors(path);
+  }
   if (u(0) == 0x80) return detail::read_legacy_checkpoint(path, prefer);
-  if (n >= 9 && head[8] == '{') return detail::read_safetensors(path);
   if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0)
     throw DataError("weights file '" + path + "': tar-format checkpoint (PyTorch < 0.4) is not supported");
   char hex[16];
