@@ -24,7 +24,8 @@
 #include "core/checkpoint.h"
 #include "test_util.h"
 #include "train/model_io.h"
-#include "train/resolve.h"
+#include "cli/resolve.h"
+namespace seer_test_test_detr_official_keys {
 
 namespace fs = std::filesystem;
 
@@ -168,3 +169,5 @@ TEST(DetrOfficialKeysFixture, ListsExactlyTheShippedConfigsAndWhichCannotLoad) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_detr_official_keys

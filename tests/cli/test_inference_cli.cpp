@@ -85,8 +85,8 @@ std::string config_without_dataset(const std::string& dir) {
   text.replace(text.find(base), base.size(), seer::test::source_path("configs/_base_/runtime/default.yaml"));
   const std::string val = "  val:\n    dataset: {type: synthetic";
   const size_t at = text.find(val);
-  const size_t end = text.find('\n', at + 8);
-  text.replace(at + 8, end - (at + 8),
+  const size_t start = at + std::string("  val:\n").size(), end = text.find('\n', start);
+  text.replace(start, end - start,
                "    dataset: {type: coco, ann_file: " + dir + "/no/instances.json, img_dir: " + dir + "/no/images}");
   std::ofstream(dir + "/no_dataset.yaml") << text;
   return dir + "/no_dataset.yaml";

@@ -19,6 +19,7 @@
 #include "core/checkpoint.h"
 #include "pt_fixture.h"
 #include "test_util.h"
+namespace seer_test_test_checkpoint_interop {
 
 namespace {
 
@@ -132,3 +133,5 @@ TEST(CheckpointInterop, SafetensorsWhoseFirstByteIsPickleProto) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_checkpoint_interop

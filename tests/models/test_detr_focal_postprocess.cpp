@@ -9,10 +9,11 @@
 // (Q = 30, C = 7: k = min(Q * C, max(Q, 100)) = 100 = the official k).
 #include <gtest/gtest.h>
 
-#include "models/detr.h"
+#include "models/detr/detr.h"
 #include "models/detr_fixture.h"
 #include "pt_fixture.h"
 #include "test_util.h"
+namespace seer_test_test_detr_focal_postprocess {
 
 namespace {
 
@@ -25,7 +26,7 @@ TEST(DetrFocalPostprocess, MatchesDeformableDetrPostProcess) {
   ASSERT_EQ(C, 7);
 
   auto o = test::tiny_detr_options(C);
-  o.loss.focal = true;
+  o.loss.classification = Classification::Focal;
   CategoryTable categories;  // every class reportable: contiguous label c = class c
   for (int64_t c = 0; c < C; ++c) categories.add(c + 1, "class" + std::to_string(c));
   auto model = std::make_shared<Detr>(o, categories);
@@ -55,3 +56,5 @@ TEST(DetrFocalPostprocess, MatchesDeformableDetrPostProcess) {
 }
 
 }  // namespace
+
+}  // namespace seer_test_test_detr_focal_postprocess

@@ -112,7 +112,7 @@ TEST(DetrTrainingAids, OffByDefaultAndOwnKeysWhenOn) {
   ASSERT_TRUE(built);
   EXPECT_TRUE(built->options().aids.learned_content);
   EXPECT_TRUE(built->options().aids.dense_aux);
-  EXPECT_DOUBLE_EQ(built->options().dense_ce_coef, 1.5);
+  EXPECT_DOUBLE_EQ(built->options().aids.dense_ce_coef, 1.5);
 }
 
 TEST(DetrTrainingAids, ZeroLearnedContentEqualsTheOfficialZeros) {
