@@ -1,7 +1,6 @@
 #include "cli/setup.h"
 
 #include "core/logging.h"
-#include "data/transform_ops.h"
 
 namespace seer::cli {
 
@@ -16,14 +15,6 @@ int64_t count_parameters(const torch::nn::Module& module, bool trainable) {
   for (const auto& p : module.parameters())
     if (!trainable || p.requires_grad()) n += p.numel();
   return n;
-}
-
-void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std) {
-  for (const auto& t : transforms)
-    if (auto n = std::dynamic_pointer_cast<Normalize>(t)) {
-      mean = n->mean();
-      std = n->std();
-    }
 }
 
 }  // namespace seer::cli

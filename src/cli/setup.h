@@ -11,7 +11,5 @@ namespace seer::cli {
 void apply_runtime(const RuntimeOptions& runtime);
 // Number of parameters (only those that train when `trainable`).
 int64_t count_parameters(const torch::nn::Module& module, bool trainable);
-// The mean/std of the list's `normalize` transform, if it has one.
-void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std);
 
 }  // namespace seer::cli
