@@ -233,6 +233,13 @@ std::shared_ptr<Transform> read_normalize(const ConfigSection& s) {
                                      std::array<double, 3>{stdv[0], stdv[1], stdv[2]});
 }
 
+ImageNormalisation image_normalisation(const TransformList& transforms) {
+  ImageNormalisation out;
+  for (const auto& t : transforms)
+    if (auto n = std::dynamic_pointer_cast<Normalize>(t)) out = {n->mean(), n->std()};
+  return out;
+}
+
 // ---------------------------------------------------------------- resize
 
 void Resize::apply(Sample& sample, SampleRng& rng) const {

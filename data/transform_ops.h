@@ -60,6 +60,13 @@ class Normalize : public Transform {
 };
 std::shared_ptr<Transform> read_normalize(const ConfigSection& s);
 
+// How a transform list leaves its images, to draw them back (tensor_to_rgb): the mean
+// and std of its last `normalize` transform; mean 0 and std 1 (values in [0,1]) without one.
+struct ImageNormalisation {
+  std::array<double, 3> mean{0, 0, 0}, std{1, 1, 1};
+};
+ImageNormalisation image_normalisation(const TransformList& transforms);
+
 // DETR's RandomResize: short side drawn from `sizes` (one entry = a fixed
 // resize), long side capped at `max_size` (<= 0: none); or, when `fixed_hw` is
 // set, exactly that (h, w).

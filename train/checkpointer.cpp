@@ -35,6 +35,7 @@ void save_checkpoint(const std::string& path, Model& model, const Optimizer* opt
   meta.insert("best_metric", state.best_metric);
   meta.insert("best_metric_value", state.best_metric_value ? c10::IValue(*state.best_metric_value) : c10::IValue());
   meta.insert("seed", static_cast<int64_t>(state.seed));
+  meta.insert("elapsed_s", state.elapsed_s);
   meta.insert("seer_version", std::string(SEER_VERSION));
   // The class table travels with the weights, so predict and export need no dataset.
   if (categories.size() > 0) meta.insert("categories", categories_to_json(categories));
@@ -87,6 +88,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     auto best = meta.at("best_metric_value");
     if (!best.isNone()) c.state.best_metric_value = best.toDouble();
     c.state.seed = static_cast<uint64_t>(meta.at("seed").toInt());
+    if (meta.contains("elapsed_s")) c.state.elapsed_s = meta.at("elapsed_s").toDouble();
     c.seer_version = meta.at("seer_version").toStringRef();
     c.config_yaml = c.dict.at("config").toStringRef();
   } catch (const c10::Error& e) {

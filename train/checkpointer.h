@@ -6,13 +6,15 @@
 //    "optimizer": {"type", "state": {param name: {exp_avg, exp_avg_sq, step} | {momentum_buffer}},
 //                  "param_groups": [{name, lr, initial_lr, weight_decay, params: [names]}]}
 //    "meta":      {"family", "epoch", "iter", "batches_done_in_epoch", "best_metric_value",
-//                  "best_metric", "seed", "seer_version"}
+//                  "best_metric", "seed", "elapsed_s", "seer_version"}
 //    "rng":       the default CPU generator's state (uint8 tensor)
 //    "config":    the resolved config as YAML text
 //    "ema", "ema_updates", "grad_scaler": when train.ema / runtime.amp fp16 are on}
 //
 // "epoch" is the 0-based epoch to continue with and "batches_done_in_epoch" how
-// many of its batches were consumed (0 at an epoch boundary). The LR schedule is a
+// many of its batches were consumed (0 at an epoch boundary); "elapsed_s" the
+// training wall time so far, which a resumed run continues (0 when an older
+// checkpoint lacks it). The LR schedule is a
 // function of (epoch, iter), so it needs no state of its own. Files are written
 // atomically (tmp + rename), so a crash never leaves a truncated checkpoint.
 // `seer eval/predict --weights` read the "ema" entry when there is one, else
@@ -36,6 +38,7 @@ struct TrainState {
   std::optional<double> best_metric_value;
   std::string best_metric;            // its name
   uint64_t seed = 0;
+  double elapsed_s = 0;               // training wall time since the run started, in seconds
 };
 
 struct Checkpoint {

@@ -3,15 +3,16 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/logging.h"
+#include "core/predictions.h"
 #include "core/visualize.h"
 #include "data/collate.h"
+#include "data/image_io.h"
 #include "data/transform_ops.h"
 #include "train/distributed.h"
 #include "train/plots.h"
@@ -93,6 +94,8 @@ Trainer::Trainer(TrainerOptions options, std::shared_ptr<Model> model, RunDir ru
 }
 
 void Trainer::fit(const std::string& resume) {
+  started_ = Clock::now();
+  elapsed_before_ = 0;
   const int64_t per_epoch = train_->batches_per_epoch();
   if (per_epoch == 0) throw DataError("the training split yields no batch (empty dataset?)");
   const int64_t epochs = options_.schedule.epochs;
@@ -113,6 +116,7 @@ void Trainer::fit(const std::string& resume) {
       log().warn("resuming a run seeded {} with runtime.seed {}: data order and augmentation change", state_.seed,
                  options_.runtime.seed);
     state_.seed = options_.runtime.seed;
+    elapsed_before_ = state_.elapsed_s;
     metrics_.truncate_after(state_.iter, state_.epoch);
     log().info("resumed from {}: epoch {} (batch {}/{}), iteration {}", resume, state_.epoch + 1,
                state_.batches_done_in_epoch, per_epoch, state_.iter);
@@ -144,7 +148,7 @@ void Trainer::fit(const std::string& resume) {
     // the run's end still gets its evaluation, best.pt and results.csv row,
     // labelled with the epoch in progress
     std::vector<std::pair<std::string, double>> row;
-    for (const auto& [k, v] : epoch_loss_sums_) row.emplace_back("train/" + k, v / std::max<int64_t>(1, epoch_loss_count_));
+    for (const auto& [k, v] : epoch_losses_.sums) row.emplace_back("train/" + k, v / std::max<int64_t>(1, epoch_losses_.count));
     row.emplace_back("lr", optimizer_->lr(0));
     const bool improved = val_ && options_.train.eval_interval > 0 && evaluate_and_track(state_.epoch + 1, &row);
     metrics_.add_result(state_.epoch + 1, row);
@@ -180,20 +184,97 @@ void Trainer::optimizer_step() {
   pending_backward_ = 0;
 }
 
+double Trainer::elapsed_seconds() const { return elapsed_before_ + seconds_since(started_); }
+
+void Trainer::RunningSums::add(const std::vector<std::pair<std::string, double>>& values) {
+  for (const auto& [k, x] : values) {
+    auto it = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == k; });
+    if (it == sums.end()) sums.emplace_back(k, x);
+    else it->second += x;
+  }
+  ++count;
+}
+
+Trainer::IterationLosses Trainer::forward_losses(const Batch& batch) {
+  IterationLosses out;
+  {
+    AutocastGuard autocast(amp_, device_);  // forward + loss only; backward runs outside
+    out.terms = model_->loss(batch_to_device(batch, device_));
+  }
+  for (const auto& item : out.terms) {
+    out.values.emplace_back(item.key(), item.value().detach().item<double>());
+    if (is_log_only(item.key())) continue;
+    out.total = out.total.defined() ? out.total + item.value() : item.value();
+  }
+  if (!out.total.defined()) throw RuntimeError("model loss() returned no loss term (only log/ entries or nothing)");
+  out.total_value = out.total.detach().item<double>();
+  return out;
+}
+
+void Trainer::check_finite(const IterationLosses& losses, int64_t epoch) const {
+  bool finite = std::isfinite(losses.total_value);
+  for (const auto& [k, v] : losses.values) finite = finite && (is_log_only(k) || std::isfinite(v));
+  if (finite) return;
+  std::ostringstream terms;
+  for (const auto& [k, v] : losses.values) terms << (terms.tellp() > 0 ? ", " : "") << k << "=" << v;
+  throw RuntimeError("non-finite loss at iteration " + std::to_string(state_.iter + 1) + " (epoch " +
+                     std::to_string(epoch + 1) + "): " + terms.str() +
+                     "; lower optimizer.lr, enable optimizer.clip_grad_norm or check the data");
+}
+
+void Trainer::backward(const torch::Tensor& total) {
+  const int64_t acc = options_.optimizer.accumulate_steps;
+  torch::Tensor objective = acc > 1 ? total / static_cast<double>(acc) : total;
+  (scaler_ ? scaler_->scale(objective) : objective).backward();
+  ++pending_backward_;
+  ++state_.iter;
+  ++state_.batches_done_in_epoch;
+  if (pending_backward_ == acc) optimizer_step();
+}
+
+std::vector<std::pair<std::string, double>> Trainer::logged_values(const IterationLosses& losses) const {
+  std::vector<std::pair<std::string, double>> values = losses.values;
+  values.insert(values.begin(), {"loss", losses.total_value});
+  if (dist::distributed()) average_over_workers(values);
+  return values;
+}
+
+bool Trainer::log_due(bool last_of_epoch) const {
+  return state_.iter % options_.train.log_interval == 0 || last_of_epoch;
+}
+
+void Trainer::write_log_line(int64_t epoch, LogWindow& window, Progress& progress) {
+  const double n = static_cast<double>(window.values.count);
+  nlohmann::ordered_json line;
+  line["iter"] = state_.iter;
+  line["epoch"] = epoch + 1;
+  line["lr"] = optimizer_->lr(0);
+  for (const auto& [k, s] : window.values.sums) line[k] = s / n;
+  line["time"] = window.time / n;
+  line["data_time"] = window.data_time / n;
+  line["elapsed_s"] = elapsed_seconds();
+  metrics_.append(line);
+  progress.update(state_.batches_done_in_epoch,
+                  "loss " + std::to_string(line["loss"].get<double>()).substr(0, 7) + " lr " + format_lr(optimizer_->lr(0)));
+  window = LogWindow{};
+}
+
+bool Trainer::mid_epoch_checkpoint_due(bool last_of_epoch) const {
+  const int64_t every = options_.train.checkpoint_every_iters;
+  // at an epoch's end, end_of_epoch() saves; mid-window, the gradients would be lost
+  return every > 0 && state_.iter % every == 0 && pending_backward_ == 0 && !last_of_epoch;
+}
+
+bool Trainer::max_iters_reached() const {
+  return options_.schedule.max_iters && state_.iter >= *options_.schedule.max_iters;
+}
+
 void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
   const int64_t per_epoch = train_->batches_per_epoch();
-  const int64_t acc = options_.optimizer.accumulate_steps;
-  const auto& to = options_.train;
   train_->start_epoch(epoch, state_.batches_done_in_epoch);
-  if (state_.batches_done_in_epoch == 0) {
-    epoch_loss_sums_.clear();
-    epoch_loss_count_ = 0;
-  }
+  if (state_.batches_done_in_epoch == 0) epoch_losses_.clear();
   Progress progress("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options_.schedule.epochs), per_epoch);
-  // window of the current log line
-  std::vector<std::pair<std::string, double>> win_sums;
-  int64_t win_count = 0;
-  double win_time = 0, win_data = 0;
+  LogWindow window;
   bool finished = true;
 
   auto t_iter = Clock::now();
@@ -203,75 +284,22 @@ void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
     if (!batch) break;
     optimizer_->set_lr_factor(schedule_->factor(epoch, state_.iter));
 
-    LossDict losses;
-    {
-      AutocastGuard autocast(amp_, device_);  // forward + loss only; backward runs outside
-      losses = model_->loss(batch_to_device(*batch, device_));
-    }
-    torch::Tensor total;
-    std::vector<std::pair<std::string, double>> values;
-    bool finite = true;
-    for (const auto& item : losses) {
-      double v = item.value().detach().item<double>();
-      values.emplace_back(item.key(), v);
-      if (is_log_only(item.key())) continue;
-      finite = finite && std::isfinite(v);
-      total = total.defined() ? total + item.value() : item.value();
-    }
-    if (!total.defined()) throw RuntimeError("model loss() returned no loss term (only log/ entries or nothing)");
-    const double total_v = total.detach().item<double>();
-    if (!finite || !std::isfinite(total_v)) {
-      std::ostringstream terms;
-      for (const auto& [k, v] : values) terms << (terms.tellp() > 0 ? ", " : "") << k << "=" << v;
-      throw RuntimeError("non-finite loss at iteration " + std::to_string(state_.iter + 1) + " (epoch " +
-                         std::to_string(epoch + 1) + "): " + terms.str() +
-                         "; lower optimizer.lr, enable optimizer.clip_grad_norm or check the data");
-    }
-    torch::Tensor objective = acc > 1 ? total / static_cast<double>(acc) : total;
-    (scaler_ ? scaler_->scale(objective) : objective).backward();
-    ++pending_backward_;
-    ++state_.iter;
-    ++state_.batches_done_in_epoch;
-    if (pending_backward_ == acc) optimizer_step();
+    const IterationLosses losses = forward_losses(*batch);
+    check_finite(losses, epoch);
+    backward(losses.total);
 
-    values.insert(values.begin(), {"loss", total_v});
-    if (dist::distributed()) average_over_workers(values);
-    auto add_to = [](std::vector<std::pair<std::string, double>>& sums, const std::vector<std::pair<std::string, double>>& v) {
-      for (const auto& [k, x] : v) {
-        auto it = std::find_if(sums.begin(), sums.end(), [&](const auto& s) { return s.first == k; });
-        if (it == sums.end()) sums.emplace_back(k, x);
-        else it->second += x;
-      }
-    };
-    add_to(epoch_loss_sums_, values);
-    ++epoch_loss_count_;
-    add_to(win_sums, values);
-    ++win_count;
-    win_data += data_time;
-    win_time += seconds_since(t_iter);
+    const auto values = logged_values(losses);
+    epoch_losses_.add(values);
+    window.values.add(values);
+    window.data_time += data_time;
+    window.time += seconds_since(t_iter);
 
-    if (on_iteration) on_iteration(state_.iter, losses);
+    if (on_iteration) on_iteration(state_.iter, losses.terms);
 
     const bool last_of_epoch = state_.batches_done_in_epoch == per_epoch;
-    if (state_.iter % to.log_interval == 0 || last_of_epoch) {
-      nlohmann::ordered_json line;
-      line["iter"] = state_.iter;
-      line["epoch"] = epoch + 1;
-      line["lr"] = optimizer_->lr(0);
-      for (const auto& [k, s] : win_sums) line[k] = s / win_count;
-      line["time"] = win_time / win_count;
-      line["data_time"] = win_data / win_count;
-      metrics_.append(line);
-      progress.update(state_.batches_done_in_epoch,
-                      "loss " + std::to_string(line["loss"].get<double>()).substr(0, 7) + " lr " + format_lr(optimizer_->lr(0)));
-      win_sums.clear();
-      win_count = 0;
-      win_time = win_data = 0;
-    }
-    if (to.checkpoint_every_iters > 0 && state_.iter % to.checkpoint_every_iters == 0 && pending_backward_ == 0 &&
-        !last_of_epoch)
-      save(checkpointer_.last());
-    if (options_.schedule.max_iters && state_.iter >= *options_.schedule.max_iters) {
+    if (log_due(last_of_epoch)) write_log_line(epoch, window, progress);
+    if (mid_epoch_checkpoint_due(last_of_epoch)) save(checkpointer_.last());
+    if (max_iters_reached()) {
       stop = true;
       finished = last_of_epoch;
       break;
@@ -289,7 +317,7 @@ void Trainer::train_one_epoch(int64_t epoch, bool& stop) {
 void Trainer::end_of_epoch(int64_t epochs_done) {
   const auto& to = options_.train;
   std::vector<std::pair<std::string, double>> row;
-  for (const auto& [k, s] : epoch_loss_sums_) row.emplace_back("train/" + k, s / std::max<int64_t>(1, epoch_loss_count_));
+  for (const auto& [k, s] : epoch_losses_.sums) row.emplace_back("train/" + k, s / std::max<int64_t>(1, epoch_losses_.count));
   row.emplace_back("lr", optimizer_->lr(0));
 
   const bool final_epoch = epochs_done == options_.schedule.epochs ||
@@ -321,6 +349,7 @@ bool Trainer::evaluate_and_track(int64_t epochs_done, std::vector<std::pair<std:
   line["epoch"] = epochs_done;
   line["iter"] = state_.iter;
   for (const auto& [k, v] : last_metrics_) line[k] = v;
+  line["elapsed_s"] = elapsed_seconds();
   metrics_.append(line);
   std::string summary;
   for (const auto& [k, v] : last_metrics_) {
@@ -365,46 +394,26 @@ eval::Metrics Trainer::evaluate(int64_t epochs_done) {
 }
 
 void Trainer::draw_vis(int64_t epochs_done, const std::vector<std::pair<Batch, std::vector<Prediction>>>& items) {
+  const PredictionView view{options_.predict.score_threshold, options_.predict.max_detections};
   int64_t n = 0;
   for (const auto& [batch, preds] : items) {
     for (int64_t i = 0; i < batch.size() && n < options_.train.vis_images; ++i, ++n) {
       const Target& t = batch.targets[i];
       const int64_t h = t.size[0], w = t.size[1];
-      cv::Mat rgb = tensor_to_rgb(batch.images[i].slice(1, 0, h).slice(2, 0, w), options_.image_mean, options_.image_std);
-      // predictions are in original pixels; the drawn image is the transformed one
-      const double sx = t.orig_size[1] > 0 ? static_cast<double>(w) / t.orig_size[1] : 1.0;
-      const double sy = t.orig_size[0] > 0 ? static_cast<double>(h) / t.orig_size[0] : 1.0;
-      std::vector<DrawItem> drawn;
-      const Prediction& p = preds[i];
-      const int64_t k = p.boxes.defined() ? p.boxes.size(0) : 0;
-      if (k > 0) {
-        auto boxes = p.boxes.to(torch::kFloat32).contiguous();
-        auto scores = p.scores.to(torch::kFloat32).contiguous();
-        auto labels = p.labels.to(torch::kInt64).contiguous();
-        for (int64_t j = 0; j < k && static_cast<int64_t>(drawn.size()) < options_.predict.max_detections; ++j) {
-          const float s = scores[j].item<float>();
-          if (s < options_.predict.score_threshold) continue;
-          const int64_t label = labels[j].item<int64_t>();
-          DrawItem d;
-          auto b = boxes[j];
-          d.box = {static_cast<float>(b[0].item<float>() * sx), static_cast<float>(b[1].item<float>() * sy),
-                   static_cast<float>(b[2].item<float>() * sx), static_cast<float>(b[3].item<float>() * sy)};
-          std::string name = label >= 0 && label < categories_.size() ? categories_.names[label] : std::to_string(label);
-          d.text = name + " " + std::to_string(s).substr(0, 4);
-          d.color_index = static_cast<int>(label);
-          drawn.push_back(d);
-        }
-      }
-      cv::Mat out = draw_items(rgb, drawn);
-      cv::Mat bgr;
-      cv::cvtColor(out, bgr, cv::COLOR_RGB2BGR);
+      cv::Mat rgb = tensor_to_rgb(batch.images[i].slice(1, 0, h).slice(2, 0, w), options_.normalisation.mean,
+                                  options_.normalisation.std);
+      // predictions are in original pixels: the image goes back to its original size
+      if (t.orig_size[0] > 0 && t.orig_size[1] > 0 && (t.orig_size[0] != h || t.orig_size[1] != w))
+        cv::resize(rgb, rgb, {static_cast<int>(t.orig_size[1]), static_cast<int>(t.orig_size[0])}, 0, 0, cv::INTER_LINEAR);
+      cv::Mat drawn = draw_prediction(rgb, select_detections(preds[i], view), categories_, t.caption, view);
       std::string path = run_.vis() + "/epoch_" + std::to_string(epochs_done) + "_" + std::to_string(n) + ".jpg";
-      if (!cv::imwrite(path, bgr)) throw RuntimeError("cannot write '" + path + "'");
+      write_image_rgb(path, drawn);
     }
   }
 }
 
 void Trainer::save(const std::string& path) {
+  state_.elapsed_s = elapsed_seconds();
   if (!dist::is_main()) return;  // only rank 0 writes checkpoints
   save_checkpoint(path, *model_, optimizer_.get(), state_, options_.config_yaml, precision_and_ema_state(), categories_);
 }

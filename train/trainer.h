@@ -10,11 +10,15 @@
 // scales the loss and skips steps whose gradients overflowed; train.ema keeps a
 // moving average of the weights that evaluation (and so best.pt) uses.
 //
+// Every metrics.jsonl line carries "elapsed_s", the training wall time since the
+// run started; checkpoints store it, so a resumed run continues the count.
+//
 // Resume (fit(path)) restores weights, optimizer state, EMA, gradient scale, RNG, the epoch / iteration
 // and the loader position, so in deterministic mode the run continues exactly as
 // if it had not stopped (same losses). schedule.epochs may be raised to extend a
 // finished run.
 #include <array>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +26,7 @@
 
 #include "core/types.h"
 #include "data/loader.h"
+#include "data/transform_ops.h"
 #include "models/model.h"
 #include "train/amp.h"
 #include "train/checkpointer.h"
@@ -35,6 +40,8 @@
 
 namespace seer {
 
+class Progress;
+
 struct TrainerOptions {
   RuntimeOptions runtime;
   ScheduleOptions schedule;
@@ -44,8 +51,8 @@ struct TrainerOptions {
   TrainOptions train;
   eval::EvaluatorSpec evaluation;
   std::string config_yaml;  // the resolved config, stored in checkpoints
-  // How the val images were normalised (to draw them into vis/); ImageNet's by default.
-  std::array<double, 3> image_mean{0.485, 0.456, 0.406}, image_std{0.229, 0.224, 0.225};
+  // How the val (else train) images were normalised, to draw them into vis/.
+  ImageNormalisation normalisation;
 };
 
 class Trainer {
@@ -76,8 +83,41 @@ class Trainer {
   const eval::Metrics& last_metrics() const { return last_metrics_; }
 
  private:
+  // Running sums of logged values, in first-seen order, over a window of
+  // iterations (one log line, one epoch).
+  struct RunningSums {
+    std::vector<std::pair<std::string, double>> sums;
+    int64_t count = 0;
+    void add(const std::vector<std::pair<std::string, double>>& values);
+    void clear() { sums.clear(), count = 0; }
+  };
+  // What the next metrics.jsonl training line averages.
+  struct LogWindow {
+    RunningSums values;
+    double time = 0, data_time = 0;  // seconds summed over its iterations
+  };
+  // One iteration's loss terms: the total that backward runs on (the terms not
+  // named "log/..."), its value, and every term's value (log/ ones included).
+  struct IterationLosses {
+    LossDict terms;
+    torch::Tensor total;
+    double total_value = 0;
+    std::vector<std::pair<std::string, double>> values;
+  };
+
   void train_one_epoch(int64_t epoch, bool& stop);
+  // The steps of one iteration, in the order train_one_epoch takes them.
+  IterationLosses forward_losses(const Batch& batch);
+  void check_finite(const IterationLosses& losses, int64_t epoch) const;
+  void backward(const torch::Tensor& total);  // + the optimizer step when the accumulation window is full
+  std::vector<std::pair<std::string, double>> logged_values(const IterationLosses& losses) const;
+  bool log_due(bool last_of_epoch) const;
+  void write_log_line(int64_t epoch, LogWindow& window, Progress& progress);  // and empty the window
+  bool mid_epoch_checkpoint_due(bool last_of_epoch) const;
+  bool max_iters_reached() const;
   void optimizer_step();
+  // Training wall time of the run: the checkpoint's at resume plus this process's.
+  double elapsed_seconds() const;
   void end_of_epoch(int64_t epoch_done);
   eval::Metrics evaluate(int64_t epochs_done);
   // Evaluate, log a metrics line (and results.csv cells into `row` when given),
@@ -105,10 +145,10 @@ class Trainer {
   MetricsLog metrics_;
   TrainState state_;
   eval::Metrics last_metrics_;
-  // running sums of the loss terms over the current epoch (for results.csv)
-  std::vector<std::pair<std::string, double>> epoch_loss_sums_;
-  int64_t epoch_loss_count_ = 0;
+  RunningSums epoch_losses_;       // the loss terms over the current epoch (for results.csv)
   int64_t pending_backward_ = 0;  // batches accumulated since the last step
+  std::chrono::steady_clock::time_point started_;  // when fit() began
+  double elapsed_before_ = 0;     // training time of the run before this fit() (resume)
 };
 
 }  // namespace seer

@@ -71,6 +71,14 @@ Args parse_args(const CommandSpec& spec, const std::vector<std::string>& argv) {
           while (i + 1 < argv.size() && argv[i + 1].rfind("--", 0) != 0) slot.push_back(argv[++i]);
           if (slot.empty()) throw UsageError("seer " + spec.name + ": " + name + " needs at least one " + o->metavar);
           break;
+        case OptionSpec::KeyValues: {
+          auto is_pair = [](const std::string& t) { return t.find('=') != std::string::npos && t.rfind("-", 0) != 0; };
+          if (has_inline) slot.push_back(inline_value);
+          else if (i + 1 < argv.size() && argv[i + 1].rfind("--", 0) != 0) slot.push_back(argv[++i]);
+          else throw UsageError("seer " + spec.name + ": " + name + " needs a value (" + o->metavar + ")");
+          while (i + 1 < argv.size() && is_pair(argv[i + 1])) slot.push_back(argv[++i]);
+          break;
+        }
         case OptionSpec::Value:
         case OptionSpec::Repeated:
           if (has_inline) slot.push_back(inline_value);
@@ -105,7 +113,7 @@ std::string format_help(const CommandSpec& spec) {
   for (const auto& o : spec.options) {
     std::string v = o.metavar.empty() ? "" : " " + o.metavar;
     if (o.kind == OptionSpec::OptionalValue) v = " [" + o.metavar + "]";
-    if (o.kind == OptionSpec::MultiValue) v += "...";
+    if (o.kind == OptionSpec::MultiValue || o.kind == OptionSpec::KeyValues) v += "...";
     os << (o.required ? " " : " [") << o.name << v << (o.required ? "" : "]");
   }
   os << "\n\n" << spec.summary << "\n";

@@ -1,7 +1,7 @@
 #pragma once
 // A small command-line parser for the subcommands: positionals, `--opt value`,
-// repeated options (--set), multi-value options (--image a b c), flags and
-// options whose value is optional (--resume [CKPT]).
+// repeated options, KEY=VALUE lists (--set a=1 b=2, repeatable), multi-value
+// options (--image a b c), flags and options whose value is optional (--resume [CKPT]).
 #include <map>
 #include <string>
 #include <vector>
@@ -9,7 +9,9 @@
 namespace seer::cli {
 
 struct OptionSpec {
-  enum Kind { Value, Flag, Repeated, MultiValue, OptionalValue };
+  // KeyValues: one or more KEY=VALUE after one flag (as mmdet's --cfg-options), and
+  // the flag may repeat; the list ends at the first token without '=' or starting with '-'.
+  enum Kind { Value, Flag, Repeated, MultiValue, OptionalValue, KeyValues };
   std::string name;  // "--weights"
   Kind kind = Value;
   std::string metavar;

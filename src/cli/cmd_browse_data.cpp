@@ -32,13 +32,7 @@ int run_browse_data(const Args& args) {
   std::string out = args.get("--out");
   const bool raw = args.has("--raw");
   if (!out.empty()) std::filesystem::create_directories(out);
-  // to undo the normalisation when drawing
-  std::array<double, 3> mean{0, 0, 0}, stdv{1, 1, 1};
-  for (const auto& t : spec->transforms)
-    if (auto n = std::dynamic_pointer_cast<Normalize>(t)) {
-      mean = n->mean();
-      stdv = n->std();
-    }
+  const ImageNormalisation norm = image_normalisation(spec->transforms);  // undone when drawing
 
   const int64_t total = std::min<int64_t>(num, dataset->size());
   Progress progress("browse-data", total);
@@ -53,7 +47,7 @@ int run_browse_data(const Args& args) {
       boxes += t.num_boxes();
       if (!out.empty()) {
         auto img = batch->images[i].narrow(1, 0, t.size[0]).narrow(2, 0, t.size[1]);
-        cv::Mat rgb = tensor_to_rgb(img, mean, stdv);
+        cv::Mat rgb = tensor_to_rgb(img, norm.mean, norm.std);
         write_image_rgb((std::filesystem::path(out) / ("sample_" + std::to_string(seen) + ".jpg")).string(),
                         raw ? rgb : draw_target(rgb, t, dataset->categories()));
         ++drawn;

@@ -121,7 +121,6 @@ int run_train(const Args& args) {
   if (val_set) val_loader = std::make_shared<Loader>(val_set, r.data.val->transforms, r.data.val->loader);
 
   TrainerOptions options = trainer_options(r);
-  if (r.data.val) set_image_normalisation(r.data.val->transforms, options.image_mean, options.image_std);
   Trainer trainer(options, model, run, train_loader, val_loader, categories);
   trainer.fit(resume);
   log().info("run folder: {}", run.root);

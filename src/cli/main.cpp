@@ -12,7 +12,7 @@
 namespace seer::cli {
 
 OptionSpec set_option() {
-  return {"--set", OptionSpec::Repeated, "KEY=VALUE", "override a config key (YAML-typed), repeatable"};
+  return {"--set", OptionSpec::KeyValues, "KEY=VALUE", "override config keys (YAML-typed): --set a=1 b=2, repeatable"};
 }
 
 const std::vector<Command>& commands() {

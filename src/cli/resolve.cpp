@@ -57,9 +57,7 @@ TrainerOptions trainer_options(const ResolvedConfig& r) {
   o.evaluation = r.evaluation;
   o.config_yaml = r.config.to_yaml();
   const auto& split = r.data.val ? r.data.val : r.data.train;
-  if (split)
-    for (const auto& t : split->transforms)
-      if (auto n = std::dynamic_pointer_cast<Normalize>(t)) o.image_mean = n->mean(), o.image_std = n->std();
+  if (split) o.normalisation = image_normalisation(split->transforms);
   return o;
 }
 

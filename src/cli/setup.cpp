@@ -5,7 +5,6 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "data/categories.h"
-#include "data/transform_ops.h"
 
 namespace seer::cli {
 
@@ -20,14 +19,6 @@ int64_t count_parameters(const torch::nn::Module& module, bool trainable) {
   for (const auto& p : module.parameters())
     if (!trainable || p.requires_grad()) n += p.numel();
   return n;
-}
-
-void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std) {
-  for (const auto& t : transforms)
-    if (auto n = std::dynamic_pointer_cast<Normalize>(t)) {
-      mean = n->mean();
-      std = n->std();
-    }
 }
 
 InferenceSetup read_inference_setup(const Args& args) {
@@ -54,5 +45,4 @@ CategoryTable inference_categories(const InferenceSetup& s) {
                       "there is no data.val or data.train dataset");
   return split->build_dataset()->categories();
 }
-
 }  // namespace seer::cli

@@ -15,8 +15,6 @@ namespace seer::cli {
 void apply_runtime(const RuntimeOptions& runtime);
 // Number of parameters (only those that train when `trainable`).
 int64_t count_parameters(const torch::nn::Module& module, bool trainable);
-// The mean/std of the list's `normalize` transform, if it has one.
-void set_image_normalisation(const TransformList& transforms, std::array<double, 3>& mean, std::array<double, 3>& std);
 
 // What eval, predict and export run on: the resolved config and the weights
 // file (read once, the EMA weights preferred as load_model_weights does).

@@ -43,6 +43,9 @@ class Model : public torch::nn::Module {
   // heads, extra query groups): `seer export` leaves them out of safetensors and
   // .pth files, so a model trained with them loads into the official code.
   virtual std::vector<std::string> training_only_prefixes() const { return {}; }
+
+  // Whether predict() reads a text prompt from Target::caption (`seer predict --text`).
+  virtual bool accepts_text() const { return false; }
 };
 
 // What reading the `model:` and `loss:` sections gives: their keys are declared
