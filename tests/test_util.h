@@ -27,6 +27,19 @@ inline std::string data_file(const std::string& rel) {
   return std::filesystem::exists(p) ? p : "";
 }
 
+// SEER_REQUIRE_DATA=1 (CI sets it in .ci/run): missing shared data fails a test
+// instead of skipping it, so a parity layer cannot vanish from CI unseen.
+inline bool data_required() {
+  const char* env = std::getenv("SEER_REQUIRE_DATA");
+  return env && std::string(env) == "1";
+}
+
+// The one-line message for a missing shared data file, naming its full path.
+inline std::string missing_data_message(const std::string& rel) {
+  return "shared data '" + rel + "' not found: " + data_dir() + "/" + rel +
+         (data_required() ? " (SEER_REQUIRE_DATA=1: a failure, not a skip)" : " (skipped; SEER_DATA names the folder)");
+}
+
 // Our own committed fixtures: tests/data/<rel>.
 inline std::string fixture(const std::string& rel) { return std::string(SEER_SOURCE_DIR) + "/tests/data/" + rel; }
 
@@ -63,7 +76,18 @@ inline std::string temp_dir(const std::string& name) {
 
 }  // namespace seer::test
 
-// Skip the current test when a shared data file is absent, saying which.
-#define SEER_REQUIRE_DATA(var, rel)                                                     \
-  std::string var = ::seer::test::data_file(rel);                                        \
-  if (var.empty()) GTEST_SKIP() << "shared data '" << rel << "' not found under " << ::seer::test::data_dir()
+// Missing shared data: skip the current test, or fail it under SEER_REQUIRE_DATA=1.
+// Use as a statement: `SEER_SKIP_MISSING_DATA("coco_eval/x.json");`.
+#define SEER_SKIP_MISSING_DATA(rel)                                         \
+  if (::seer::test::data_required())                                        \
+    GTEST_FAIL() << ::seer::test::missing_data_message(rel);                \
+  else                                                                      \
+    GTEST_SKIP() << ::seer::test::missing_data_message(rel)
+
+// `var` = the full path of shared data file `rel`; when it is absent, skip the
+// current test (fail it under SEER_REQUIRE_DATA=1), saying which file.
+#define SEER_REQUIRE_DATA(var, rel)                                         \
+  std::string var = ::seer::test::data_file(rel);                           \
+  if (!var.empty()) {                                                       \
+  } else                                                                    \
+    SEER_SKIP_MISSING_DATA(rel)

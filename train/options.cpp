@@ -47,6 +47,14 @@ RuntimeOptions read_runtime_options(const ConfigSection& s) {
   o.dist_bucket_mb = s.get<int64_t>("dist_bucket_mb", o.dist_bucket_mb,
                                     "distributed training: gradients are averaged in buckets of about this many MB");
   if (o.dist_bucket_mb < 1) s.fail("dist_bucket_mb", "must be >= 1");
+  const ConfigSection inject = s.sub("inject_failure");
+  o.inject_failure_rank = inject.optional<int>(
+      "rank", "fault injection (testing only): distributed worker of this rank ends right after joining (null = off)");
+  if (o.inject_failure_rank && *o.inject_failure_rank < 0) inject.fail("rank", "must be >= 0 (null = off)");
+  o.inject_failure_how = inject.get<std::string>(
+      "how", "exit", "fault injection (testing only): how that worker ends: exit (status 3) or kill (SIGKILL)");
+  if (o.inject_failure_how != "exit" && o.inject_failure_how != "kill")
+    inject.fail("how", "expects exit or kill, got '" + o.inject_failure_how + "'");
   return o;
 }
 

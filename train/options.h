@@ -20,6 +20,11 @@ struct RuntimeOptions {
   std::string log_level = "info";
   double dist_timeout_s = 1800;  // distributed: wait for peers to join and for every collective (train/distributed.h)
   int64_t dist_bucket_mb = 25;   // distributed: gradients are averaged in flat buckets of about this size
+  // runtime.inject_failure: fault injection for testing failure handling, off
+  // unless set. The distributed worker of rank `rank` ends right after joining
+  // the process group, as a crash would: `how` exit (status 3) or kill (SIGKILL).
+  std::optional<int> inject_failure_rank;
+  std::string inject_failure_how = "exit";
 };
 RuntimeOptions read_runtime_options(const ConfigSection& runtime);
 

@@ -37,15 +37,14 @@ std::vector<std::string> worker_arguments(const Args& args) {
   return a;
 }
 
-// Tests only: SEER_TEST_FAIL_RANK=R makes worker R end right after joining, as a
-// crash would (exit status 3, or SIGKILL with R:kill), so the launcher's and the
-// peers' failure paths can be exercised.
-void maybe_fail_for_test(int rank) {
-  const char* v = std::getenv("SEER_TEST_FAIL_RANK");
-  if (!v || !*v) return;
-  const std::string s = v;
-  if (std::to_string(rank) == s) std::_Exit(3);
-  if (std::to_string(rank) + ":kill" == s) std::raise(SIGKILL);
+// runtime.inject_failure (fault injection for tests of the failure paths): the
+// worker of that rank ends right after joining, as a crash would, so that the
+// launcher and its peers must notice.
+void inject_failure(const RuntimeOptions& runtime, int rank) {
+  if (!runtime.inject_failure_rank || *runtime.inject_failure_rank != rank) return;
+  log().warn("runtime.inject_failure: rank {} ends now ({})", rank, runtime.inject_failure_how);
+  if (runtime.inject_failure_how == "kill") std::raise(SIGKILL);
+  std::_Exit(3);
 }
 
 }  // namespace
@@ -86,7 +85,7 @@ int run_train(const Args& args) {
   if (denv) {
     if (denv->rank != 0 && r.runtime.log_level != "error") set_log_level("warn");  // rank 0 speaks for all
     session = std::make_unique<DistributedSession>(*denv, DistributedOptions{r.runtime.dist_timeout_s, r.runtime.device});
-    maybe_fail_for_test(denv->rank);
+    inject_failure(r.runtime, denv->rank);
     for (auto* split : {&r.data.train, &r.data.val})
       if (*split) (*split)->loader.rank = denv->rank, (*split)->loader.world_size = denv->world_size;
   }

@@ -154,10 +154,10 @@ TEST(DistributedCli, AWorkerThatExitsStopsTheJobNamingIt) {
   const std::string dir = seer::test::temp_dir("dist_cli_fail");
   const std::string args = "train " + config() + " --nproc 2 --set data.batch_size=1 --work-dir " + dir;
   auto t0 = std::chrono::steady_clock::now();
-  CliResult r = run_with_env("SEER_TEST_FAIL_RANK=1", args);
+  CliResult r = seer::test::run_seer(args + " --set runtime.inject_failure.rank=1");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("seer: error: worker rank 1 of 2 exited with status 3"), std::string::npos) << r.out;
-  r = run_with_env("SEER_TEST_FAIL_RANK=1:kill", args);
+  r = seer::test::run_seer(args + " --set runtime.inject_failure.rank=1 --set runtime.inject_failure.how=kill");
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_NE(r.out.find("worker rank 1 of 2 was killed by signal 9"), std::string::npos) << r.out;
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60);
@@ -168,8 +168,8 @@ TEST(DistributedCli, APeerThatDiesMakesTheOthersFailNotHang) {
   const std::string dir = seer::test::temp_dir("dist_cli_peer");
   const int port = free_port();
   const std::string args = "train " + config() + " --set data.batch_size=1 --set runtime.dist_timeout_s=30 --work-dir " + dir;
-  const std::string cmd = "(SEER_TEST_FAIL_RANK=1 " + torchrun_env(1, 2, port) + " " + seer::test::seer_binary() + " " +
-                          args + " >/dev/null 2>&1 &) ; " + torchrun_env(0, 2, port) + " " +
+  const std::string cmd = "(" + torchrun_env(1, 2, port) + " " + seer::test::seer_binary() + " " + args +
+                          " --set runtime.inject_failure.rank=1 >/dev/null 2>&1 &) ; " + torchrun_env(0, 2, port) + " " +
                           seer::test::seer_binary() + " " + args;
   auto t0 = std::chrono::steady_clock::now();
   CliResult r = run_command(cmd);
@@ -212,6 +212,8 @@ TEST(DistributedCli, BadLaunchSettingsAreUsageErrors) {
       {"WORLD_SIZE=2 RANK=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=29999", "", "RANK='2'"},
       {torchrun_env(0, 2, 29999), "--nproc 2", "run without --nproc"},
       {"", "--set runtime.dist_timeout_s=0", "dist_timeout_s"},
+      {"", "--set runtime.inject_failure.rank=-1", "runtime.inject_failure.rank: must be >= 0"},
+      {"", "--set runtime.inject_failure.how=segv", "runtime.inject_failure.how: expects exit or kill, got 'segv'"},
   };
   for (const auto& c : cases) {
     CliResult r = run_with_env(c.env, train + " " + c.extra);

@@ -2,6 +2,7 @@
 // counts, distributed shares, on_error, aspect-ratio grouping, mid-epoch resume.
 #include <gtest/gtest.h>
 
+#include <numeric>
 #include <set>
 
 #include "core/error.h"
@@ -155,15 +156,47 @@ TEST(Loader, FailStopsWithTheSampleInTheMessage) {
 }
 
 TEST(Loader, AspectRatioGroupingKeepsOrientationsApart) {
-  auto ds = std::make_shared<ToyDataset>(20);
+  // 22 images: 0, 4, 8, 12, 16, 20 portrait and 5 square (grouped with the
+  // portraits, as not wider than high), the other 15 landscape
+  auto ds = std::make_shared<ToyDataset>(22);
+  auto landscape = [&](int64_t i) { return ds->image_size(i)[1] > ds->image_size(i)[0]; };
   LoaderOptions o = opts(1, 2);
   o.aspect_ratio_grouping = true;
   Loader loader(ds, {}, o);
-  for (const auto& batch : loader.epoch_plan(0)) {
+  const auto plan = loader.epoch_plan(0);
+  // batches of 2 of one orientation; each orientation's odd one out comes last:
+  // ceil(15 / 2) landscape + ceil(7 / 2) portrait batches
+  int64_t n_landscape = 0;
+  for (int64_t i = 0; i < 22; ++i) n_landscape += landscape(i);
+  ASSERT_EQ(n_landscape, 15);
+  ASSERT_EQ(plan.size(), 12u);
+  for (size_t b = 0; b < plan.size(); ++b) {
+    ASSERT_FALSE(plan[b].empty()) << "batch " << b;
     std::set<bool> orient;
-    for (int64_t i : batch) orient.insert(ds->image_size(i)[1] > ds->image_size(i)[0]);
-    EXPECT_EQ(orient.size(), 1u);
+    for (int64_t i : plan[b]) orient.insert(landscape(i));
+    EXPECT_EQ(orient.size(), 1u) << "batch " << b;
+    EXPECT_EQ(plan[b].size(), b < 10 ? 2u : 1u) << "batch " << b;
   }
+  // every image exactly once
+  std::multiset<int64_t> seen;
+  for (const auto& batch : plan) seen.insert(batch.begin(), batch.end());
+  std::multiset<int64_t> all;
+  for (int64_t i = 0; i < 22; ++i) all.insert(i);
+  EXPECT_EQ(seen, all);
+  // grouping only partitions the epoch's shuffled order, it does not reorder it
+  o.aspect_ratio_grouping = false;
+  std::vector<int64_t> order[2], grouped[2];
+  for (const auto& batch : Loader(ds, {}, o).epoch_plan(0))
+    for (int64_t i : batch) order[landscape(i)].push_back(i);
+  for (const auto& batch : plan)
+    for (int64_t i : batch) grouped[landscape(i)].push_back(i);
+  EXPECT_EQ(grouped[0], order[0]);
+  EXPECT_EQ(grouped[1], order[1]);
+  std::vector<int64_t> identity(22);
+  std::iota(identity.begin(), identity.end(), 0);
+  std::vector<int64_t> flat;
+  for (const auto& batch : Loader(ds, {}, o).epoch_plan(0)) flat.insert(flat.end(), batch.begin(), batch.end());
+  EXPECT_NE(flat, identity) << "the training plan is shuffled";
 }
 
 TEST(Loader, ResumeMidEpochYieldsTheRemainingBatches) {

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "core/error.h"
 #include "eval/coco_eval.h"
@@ -25,6 +26,10 @@ json read_json(const std::string& path) {
 }
 
 double max_abs_diff(const std::array<double, 12>& a, const json& b) {
+  if (!b.is_array() || b.size() != a.size()) {
+    ADD_FAILURE() << "expected 12 stats, got " << b.dump();
+    return std::numeric_limits<double>::infinity();
+  }
   double m = 0;
   for (int i = 0; i < 12; ++i) m = std::max(m, std::abs(a[i] - b[i].get<double>()));
   return m;
@@ -58,9 +63,11 @@ TEST(CocoEval, ThresholdsEqualNumpyLinspace) {
 
 TEST(CocoEval, Val2014BboxMatchesPycocotools) {
   SEER_REQUIRE_DATA(gt_path, "coco_eval/instances_val2014_100.json");
-  json expected = read_json(test::data_file("coco_eval/expected_stats.json"));
+  SEER_REQUIRE_DATA(stats, "coco_eval/expected_stats.json");
+  SEER_REQUIRE_DATA(dt, "coco_eval/instances_val2014_fakebbox100_results.json");
+  json expected = read_json(stats);
   auto gt = load_coco_gt(gt_path, false);
-  auto r = run(gt, test::data_file("coco_eval/instances_val2014_fakebbox100_results.json"), IouType::Bbox);
+  auto r = run(gt, dt, IouType::Bbox);
   double d = max_abs_diff(r.stats, expected["bbox"]);
   EXPECT_LT(d, 1e-9);
   std::printf("val2014 bbox max |diff| = %.3g\n", d);
@@ -68,9 +75,11 @@ TEST(CocoEval, Val2014BboxMatchesPycocotools) {
 
 TEST(CocoEval, Val2014SegmMatchesPycocotools) {
   SEER_REQUIRE_DATA(gt_path, "coco_eval/instances_val2014_100.json");
-  json expected = read_json(test::data_file("coco_eval/expected_stats.json"));
+  SEER_REQUIRE_DATA(stats, "coco_eval/expected_stats.json");
+  SEER_REQUIRE_DATA(dt, "coco_eval/instances_val2014_fakesegm100_results.json");
+  json expected = read_json(stats);
   auto gt = load_coco_gt(gt_path, true);
-  auto r = run(gt, test::data_file("coco_eval/instances_val2014_fakesegm100_results.json"), IouType::Segm);
+  auto r = run(gt, dt, IouType::Segm);
   double d = max_abs_diff(r.stats, expected["segm"]);
   EXPECT_LT(d, 1e-9);
   std::printf("val2014 segm max |diff| = %.3g\n", d);
@@ -78,11 +87,13 @@ TEST(CocoEval, Val2014SegmMatchesPycocotools) {
 
 TEST(CocoEval, Val2014NoCatsAndPerCategory) {
   SEER_REQUIRE_DATA(gt_path, "coco_eval/instances_val2014_100.json");
+  SEER_REQUIRE_DATA(bbox_dt, "coco_eval/instances_val2014_fakebbox100_results.json");
+  SEER_REQUIRE_DATA(segm_dt, "coco_eval/instances_val2014_fakesegm100_results.json");
   json extra = read_json(test::fixture("eval/val2014_100_extra_expected.json"));
   for (IouType t : {IouType::Bbox, IouType::Segm}) {
     const std::string name = to_string(t);
     auto gt = load_coco_gt(gt_path, t == IouType::Segm);
-    auto file = test::data_file(std::string("coco_eval/instances_val2014_fake") + name + "100_results.json");
+    const std::string& file = t == IouType::Segm ? segm_dt : bbox_dt;
     auto nocats = run(gt, file, t, false);
     EXPECT_LT(max_abs_diff(nocats.stats, extra[name + "_nocats"]), 1e-9) << name;
     auto cats = run(gt, file, t, true);

@@ -22,12 +22,15 @@ void write(const std::string& path, const std::string& text) { std::ofstream(pat
 
 TEST(CocoEvalCli, BboxSummaryAndStatsFile) {
   SEER_REQUIRE_DATA(gt, "coco_eval/instances_val2014_100.json");
-  json expected = json::parse(std::ifstream(seer::test::data_file("coco_eval/expected_stats.json")));
+  SEER_REQUIRE_DATA(stats, "coco_eval/expected_stats.json");
+  SEER_REQUIRE_DATA(bbox_dt, "coco_eval/instances_val2014_fakebbox100_results.json");
+  SEER_REQUIRE_DATA(segm_dt, "coco_eval/instances_val2014_fakesegm100_results.json");
+  json expected = json::parse(std::ifstream(stats));
   const std::string dir = seer::test::temp_dir("coco_eval_cli");
   for (std::string type : {"bbox", "segm"}) {
     const std::string out = dir + "/" + type + ".json";
     seer::test::CliResult r = run_seer("coco-eval --gt " + gt + " --dt " +
-                     seer::test::data_file("coco_eval/instances_val2014_fake" + type + "100_results.json") +
+                     (type == "bbox" ? bbox_dt : segm_dt) +
                      " --iou-type " + type + " --out " + out);
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] = "),

@@ -95,12 +95,15 @@ Metrics evaluate(CocoEvaluator& ev, const CocoDataset& gt, const std::vector<Coc
 
 TEST(CocoEvaluator, BatchesMatchPycocotools) {
   SEER_REQUIRE_DATA(gt_path, "coco_eval/instances_val2014_100.json");
-  json expected = json::parse(std::ifstream(test::data_file("coco_eval/expected_stats.json")));
+  SEER_REQUIRE_DATA(stats, "coco_eval/expected_stats.json");
+  SEER_REQUIRE_DATA(bbox_dt, "coco_eval/instances_val2014_fakebbox100_results.json");
+  SEER_REQUIRE_DATA(segm_dt, "coco_eval/instances_val2014_fakesegm100_results.json");
+  json expected = json::parse(std::ifstream(stats));
   for (bool segm : {false, true}) {
     const IouType type = segm ? IouType::Segm : IouType::Bbox;
     auto gt = load_coco_gt(gt_path, segm);
     auto dt = load_coco_results(
-        test::data_file(std::string("coco_eval/instances_val2014_fake") + (segm ? "segm" : "bbox") + "100_results.json"),
+        segm ? segm_dt : bbox_dt,
         gt, segm ? IouType::Segm : IouType::Bbox);
     CategoryTable cats;
     for (const auto& c : gt.categories) cats.add(c.id, c.name);

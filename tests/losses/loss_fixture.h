@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <unordered_map>
 
@@ -44,8 +45,13 @@ class LossFixture {
 };
 
 // Max |a - b| (NaN positions must agree); prints "[parity] what: max_abs_err".
+// A shape mismatch is a test failure (and +inf), never reshaped away.
 inline double max_err(const torch::Tensor& got, const torch::Tensor& want) {
-  auto a = got.detach().to(torch::kDouble).reshape(want.sizes());
+  if (got.sizes() != want.sizes()) {
+    ADD_FAILURE() << "shape mismatch: got " << got.sizes() << ", want " << want.sizes();
+    return std::numeric_limits<double>::infinity();
+  }
+  auto a = got.detach().to(torch::kDouble);
   auto b = want.detach().to(torch::kDouble);
   auto na = torch::isnan(a), nb = torch::isnan(b);
   if (!torch::equal(na, nb)) return std::numeric_limits<double>::infinity();

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
@@ -142,8 +143,13 @@ inline void load_hashed(torch::nn::Module& m) {
   for (auto& kv : m.named_buffers()) kv.value().copy_(hashed_value(kv.key(), kv.value().sizes().vec()));
 }
 
+// Max |got - want|; a shape mismatch is a test failure (and +inf), never reshaped away.
 inline double max_abs_err(const torch::Tensor& got, const torch::Tensor& want) {
-  auto a = got.detach().to(torch::kDouble).reshape(want.sizes());
+  if (got.sizes() != want.sizes()) {
+    ADD_FAILURE() << "shape mismatch: got " << got.sizes() << ", want " << want.sizes();
+    return std::numeric_limits<double>::infinity();
+  }
+  auto a = got.detach().to(torch::kDouble);
   auto b = want.detach().to(torch::kDouble);
   if (a.numel() == 0) return 0.0;
   return (a - b).abs().max().item<double>();

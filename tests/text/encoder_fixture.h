@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <unordered_map>
 
@@ -44,8 +45,13 @@ class EncoderFixture {
   std::unordered_map<std::string, torch::Tensor> map_;
 };
 
+// Max |got - want|; a shape mismatch is a test failure (and +inf), never reshaped away.
 inline double encoder_max_err(const torch::Tensor& got, const torch::Tensor& want) {
-  return (got.detach().to(torch::kDouble) - want.detach().to(torch::kDouble).reshape(got.sizes()))
+  if (got.sizes() != want.sizes()) {
+    ADD_FAILURE() << "shape mismatch: got " << got.sizes() << ", want " << want.sizes();
+    return std::numeric_limits<double>::infinity();
+  }
+  return (got.detach().to(torch::kDouble) - want.detach().to(torch::kDouble))
       .abs()
       .max()
       .item<double>();

@@ -43,19 +43,24 @@ TEST(TokenizeCli, ClipJsonAndTable) {
   EXPECT_NE(t.out.find("end token at position 6"), std::string::npos) << t.out;
 }
 
+void one_line_error(const CliResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.code, code) << r.out;
+  EXPECT_EQ(r.out.rfind("seer: error: ", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line expected: " << r.out;
+  EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
+}
+
+// The errors that need no vocabulary run with or without the shared data.
+TEST(TokenizeCli, BadArgumentsAreOneLineErrors) {
+  one_line_error(seer_run("tokenize --tokenizer gpt --vocab x --text hi"), 2, "'bert' or 'clip'");
+  one_line_error(seer_run("tokenize --tokenizer bert --vocab /nonexistent/vocab.txt --text hi"), 1,
+                 "cannot open BERT vocabulary '/nonexistent/vocab.txt'");
+}
+
 TEST(TokenizeCli, BadInputIsOneLineError) {
   SEER_REQUIRE_DATA(vocab, "tokenizers/bert-base-uncased-vocab.txt");
   SEER_REQUIRE_DATA(bpe, "tokenizers/bpe_simple_vocab_16e6.txt.gz");
-  auto one_line_error = [](const CliResult& r, int code, const std::string& needle) {
-    EXPECT_EQ(r.code, code) << r.out;
-    EXPECT_EQ(r.out.rfind("seer: error: ", 0), 0u) << r.out;
-    EXPECT_EQ(r.out.find('\n'), r.out.size() - 1) << "one line expected: " << r.out;
-    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
-  };
-  one_line_error(seer_run("tokenize --tokenizer gpt --vocab x --text hi"), 2, "'bert' or 'clip'");
   one_line_error(seer_run("tokenize --tokenizer bert --vocab " + quote(vocab) + " --text ''"), 2, "--text is empty");
-  one_line_error(seer_run("tokenize --tokenizer bert --vocab /nonexistent/vocab.txt --text hi"), 1,
-                 "cannot open BERT vocabulary '/nonexistent/vocab.txt'");
   one_line_error(seer_run("tokenize --tokenizer clip --vocab " + quote(vocab) + " --text hi"), 1, "is not a gzip file");
   one_line_error(seer_run("tokenize --tokenizer bert --vocab " + quote(bpe) + " --text hi"), 1, "invalid UTF-8");
   one_line_error(seer_run("tokenize --tokenizer bert --vocab " + quote(vocab) + " --text \"$(printf 'caf\\351')\""), 1,

@@ -42,13 +42,18 @@ std::string data_error(F fn) {
   return "";
 }
 
+constexpr const char* kBertVocab = "tokenizers/bert-base-uncased-vocab.txt";
+constexpr const char* kClipBpe = "tokenizers/bpe_simple_vocab_16e6.txt.gz";
+
 #define EXPECT_HAS(haystack, needle) EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << haystack
 
 class Bert : public ::testing::Test {
  protected:
   void SetUp() override {
-    vocab_ = seer::test::data_file("tokenizers/bert-base-uncased-vocab.txt");
-    if (vocab_.empty()) GTEST_SKIP() << "bert-base-uncased-vocab.txt not found under " << seer::test::data_dir();
+    vocab_ = seer::test::data_file(kBertVocab);
+    if (vocab_.empty()) {
+      SEER_SKIP_MISSING_DATA(kBertVocab);
+    }
     tok_ = std::make_unique<WordPieceTokenizer>(vocab_);
   }
   std::string vocab_;
@@ -176,18 +181,20 @@ TEST(BertVocab, MissingOrCorruptVocabulary) {
   write_file(dir + "/tiny.txt", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n  hello \r\n##s\r\n");
   WordPieceTokenizer tiny(dir + "/tiny.txt");
   EXPECT_EQ(tiny.encode("hellos xyz").ids, (std::vector<int64_t>{2, 4, 5, 1, 3}));
-  // The CLIP vocabulary is not a BERT vocabulary.
-  const std::string bpe = seer::test::data_file("tokenizers/bpe_simple_vocab_16e6.txt.gz");
-  if (!bpe.empty()) {
-    EXPECT_HAS(data_error([&] { WordPieceTokenizer{bpe}; }), "invalid UTF-8");
-  }
+}
+
+TEST(BertVocab, ClipVocabularyIsNotABertVocabulary) {
+  SEER_REQUIRE_DATA(bpe, kClipBpe);
+  EXPECT_HAS(data_error([&] { WordPieceTokenizer{bpe}; }), "invalid UTF-8");
 }
 
 class Clip : public ::testing::Test {
  protected:
   void SetUp() override {
-    bpe_ = seer::test::data_file("tokenizers/bpe_simple_vocab_16e6.txt.gz");
-    if (bpe_.empty()) GTEST_SKIP() << "bpe_simple_vocab_16e6.txt.gz not found under " << seer::test::data_dir();
+    bpe_ = seer::test::data_file(kClipBpe);
+    if (bpe_.empty()) {
+      SEER_SKIP_MISSING_DATA(kClipBpe);
+    }
     tok_ = std::make_unique<ClipTokenizer>(bpe_);
   }
   std::string bpe_;
@@ -244,13 +251,16 @@ TEST(ClipVocab, MissingOrCorruptVocabulary) {
   EXPECT_HAS(data_error([&] { ClipTokenizer(dir + "/short.gz"); }), "has only 2 merge rules, expected 48894");
   write_gz(dir + "/bad.gz", "#version: 0.2\ni n\nthree parts here\n");
   EXPECT_HAS(data_error([&] { ClipTokenizer(dir + "/bad.gz"); }), "line 3: expected a merge 'A B'");
-  const std::string bpe = seer::test::data_file("tokenizers/bpe_simple_vocab_16e6.txt.gz");
-  if (!bpe.empty()) {
-    std::ifstream in(bpe, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    write_file(dir + "/cut.gz", bytes.substr(0, bytes.size() / 2));
-    EXPECT_HAS(data_error([&] { ClipTokenizer(dir + "/cut.gz"); }), "is corrupt");
-  }
+}
+
+TEST(ClipVocab, TruncatedGzipIsCorrupt) {
+  SEER_REQUIRE_DATA(bpe, kClipBpe);
+  const std::string dir = seer::test::temp_dir("clip_vocab_cut");
+  std::ifstream in(bpe, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1000u);
+  write_file(dir + "/cut.gz", bytes.substr(0, bytes.size() / 2));
+  EXPECT_HAS(data_error([&] { ClipTokenizer(dir + "/cut.gz"); }), "is corrupt");
 }
 
 TEST(Unicode, LowerFinalSigmaAndNfd) {

@@ -1,0 +1,3 @@
+#pragma once
+#include "core/types.h"
+#include "models/model.h"  // wrong: datasets do not know models

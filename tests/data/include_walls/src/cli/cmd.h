@@ -1,0 +1,3 @@
+#pragma once
+#include "data/loader.h"
+#include "train/trainer.h"

@@ -1,0 +1,3 @@
+#pragma once
+#include "core/types.h"
+#include "train/trainer.h"  // wrong: seer_core includes nothing outside itself

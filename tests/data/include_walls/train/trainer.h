@@ -1,0 +1,5 @@
+#pragma once
+#include "data/loader.h"
+#include "eval/coco.h"
+#include "models/model.h"
+#include "seer_build_info.h"
