@@ -16,6 +16,16 @@ results file does; 500 images keep pycocotools' run short:
 
     /usr/bin/python3 scripts/bench/coco_eval_bench.py --seer build-eval/seer --iou-type segm --images 500
 
+To compare builds of seer (before / after a change), give --seer more than once
+and --repeat N: the binaries run in turn, N rounds on the same set, and the
+script prints each one's median wall and cpu time and its own load / evaluate
+split, and checks that every binary wrote the same stats to the last digit.
+--reuse keeps a set already written to --work with the same settings (making
+the segm set takes minutes):
+
+    /usr/bin/python3 scripts/bench/coco_eval_bench.py --seer /tmp/seer_before --seer build/seer \
+        --repeat 5 --reuse --skip-pycocotools [--iou-type segm]
+
 pycocotools is cocodataset/cocoapi built in place (see
 scripts/fixtures/make_coco_eval_fixtures.py). Nothing is written into the repository.
 """
@@ -23,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 
@@ -140,28 +151,79 @@ def timed(cmd):
     return secs, cpu, rss, p.stdout
 
 
+def make_or_reuse_set(args):
+    """The set for these settings; with --reuse, the one already in --work if it was
+    written with the same settings (recorded next to it in set.json)."""
+    settings = {"images": args.images, "dets": args.dets, "classes": args.classes, "seed": 0,
+                "masks": args.iou_type == "segm"}
+    stamp = os.path.join(args.work, "set.json")
+    gt, dt = os.path.join(args.work, "gt.json"), os.path.join(args.work, "results.json")
+    if args.reuse and os.path.exists(stamp) and os.path.exists(gt) and os.path.exists(dt):
+        if json.load(open(stamp)) == settings:
+            return gt, dt
+    if os.path.exists(stamp):
+        os.remove(stamp)
+    gt, dt = make_set(args.work, args.images, args.dets, args.classes, 0, settings["masks"])
+    json.dump(settings, open(stamp, "w"))
+    return gt, dt
+
+
+def seer_phases(log):
+    """seer coco-eval's own split: (load seconds, evaluate seconds)."""
+    load = float(re.search(r"^Loaded .*\(t=([0-9.]+)s\)", log, re.M).group(1))
+    ev = float(re.search(r"^Evaluate .*\(t=([0-9.]+)s\)", log, re.M).group(1))
+    return load, ev
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seer", required=True, help="the seer binary")
+    ap.add_argument("--seer", required=True, action="append", help="a seer binary; give several to compare builds")
     ap.add_argument("--pycocotools", default="/tmp/pcc/PythonAPI")
     ap.add_argument("--iou-type", default="bbox", choices=["bbox", "segm"])
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--dets", type=int, default=100)
     ap.add_argument("--classes", type=int, default=80)
     ap.add_argument("--work", default="/tmp/coco_bench")
+    ap.add_argument("--repeat", type=int, default=1, help="rounds of seer runs; medians are printed")
+    ap.add_argument("--reuse", action="store_true", help="keep a set already in --work made with these settings")
     ap.add_argument("--skip-pycocotools", action="store_true", help="only time seer")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     os.makedirs(args.work, exist_ok=True)
-    gt, dt = make_set(args.work, args.images, args.dets, args.classes, 0, args.iou_type == "segm")
+    gt, dt = make_or_reuse_set(args)
     print("set: %d images, %d classes, %d detections/image (%s)" % (args.images, args.classes, args.dets, args.work))
 
-    seer_out = os.path.join(args.work, "seer_stats.json")
-    s_t, s_c, s_m, s_log = timed([args.seer, "coco-eval", "--gt", gt, "--dt", dt, "--iou-type", args.iou_type,
-                             "--out", seer_out])
-    print(s_log)
-    print("seer coco-eval : wall %7.2f s  cpu %7.2f s  peak RSS %7.1f MiB" % (s_t, s_c, s_m))
+    # Binaries take turns, round after round, so that drift in the machine's speed
+    # falls on all of them alike.
+    runs = [[] for _ in args.seer]
+    outs = [os.path.join(args.work, "seer_stats_%d.json" % i) for i in range(len(args.seer))]
+    for rnd in range(args.repeat):
+        for i, b in enumerate(args.seer):
+            t, c, m, log = timed([b, "coco-eval", "--gt", gt, "--dt", dt, "--iou-type", args.iou_type,
+                                  "--out", outs[i]])
+            if rnd == 0 and i == 0:
+                print(log)
+            load, ev = seer_phases(log)
+            runs[i].append((t, c, m, load, ev))
+            print("round %d %-28s wall %7.2f s  cpu %7.2f s  load %6.2f s  evaluate %6.2f s"
+                  % (rnd + 1, b, t, c, load, ev))
+    med = []
+    for b, r in zip(args.seer, runs):
+        med.append([statistics.median(x[k] for x in r) for k in range(5)])
+        s_t, s_c, s_m, s_l, s_e = med[-1]
+        print("seer coco-eval %s (median of %d): wall %7.2f s  cpu %7.2f s  load %6.2f s  evaluate %6.2f s  "
+              "peak RSS %7.1f MiB" % (b, len(r), s_t, s_c, s_l, s_e, s_m))
+    if len(args.seer) > 1:
+        ref = open(outs[0]).read()
+        same = all(open(o).read() == ref for o in outs[1:])
+        print("stats and per-category AP identical across binaries: %s" % ("yes" if same else "NO"))
+        if not same:
+            sys.exit(1)
     if args.skip_pycocotools:
         return
+    s_t, s_c = med[0][0], med[0][1]
+    seer_out = outs[0]
     py_out = os.path.join(args.work, "pycocotools_stats.json")
     driver = os.path.join(args.work, "pycoco_driver.py")
     open(driver, "w").write(PYCOCO_DRIVER)
