@@ -24,7 +24,7 @@ int run_eval(const Args& args) {
   auto val_set = r.data.val->build_dataset();
   log().info("val: {}", val_set->describe());
   auto model = build_model(r, val_set->categories());
-  load_model_weights(*model, setup.weights, setup.weights_path, r.model->strict_load);
+  load_model_weights(*model, setup.weights(), setup.weights_path, r.model->strict_load);
   const torch::Device device(r.runtime.device);
   model->to(device);
 

@@ -36,7 +36,7 @@ int run_export(const Args& args) {
 
   CategoryTable categories = inference_categories(setup);
   auto model = build_model(r, categories);
-  load_model_weights(*model, setup.weights, setup.weights_path, r.model->strict_load);
+  load_model_weights(*model, setup.weights(), setup.weights_path, r.model->strict_load);
   model->eval();
 
   if (format == "safetensors" || format == "pth") {

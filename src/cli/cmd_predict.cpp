@@ -25,13 +25,15 @@ int run_predict(const Args& args) {
   if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
   if (!r.data.val) throw ConfigError(r.config.file() + ": predict uses data.val's transforms, but the config has no data.val");
   const std::vector<std::string> images = args.all("--image");
+  if (args.has("--text") && !r.model->accepts_text)  // before any weights or image are read
+    throw UsageError("--text: the '" + r.model_type + "' model takes no text prompt");
   const std::optional<std::string> text = args.has("--text") ? std::optional<std::string>(args.get("--text")) : std::nullopt;
   apply_runtime(r.runtime);  // threads, log level
 
   CategoryTable categories = inference_categories(setup);
   auto model = build_model(r, categories);
   check_text_prompt(*model, text);  // before loading any weights
-  load_model_weights(*model, setup.weights, setup.weights_path, r.model->strict_load);
+  load_model_weights(*model, setup.weights(), setup.weights_path, r.model->strict_load);
   const torch::Device device(r.runtime.device);
   model->to(device);
   model->eval();

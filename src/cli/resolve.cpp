@@ -69,7 +69,10 @@ CategoryTable config_categories(const ResolvedConfig& r) {
 
 std::shared_ptr<Model> build_model(const ResolvedConfig& r, const CategoryTable& categories) {
   if (!r.model) throw ConfigError(r.config.file() + ": the config has no model section");
-  return r.model->build(categories);
+  auto model = r.model->build(categories);
+  if (model->accepts_text() != r.model->accepts_text)
+    throw RuntimeError("model family '" + r.model->type + "': its spec and its model disagree on taking text");
+  return model;
 }
 
 }  // namespace seer

@@ -21,22 +21,31 @@ int64_t count_parameters(const torch::nn::Module& module, bool trainable) {
   return n;
 }
 
+const WeightsFile& InferenceSetup::weights() const {
+  if (loaded->format.empty()) {  // not read yet
+    if (!std::filesystem::exists(weights_path)) throw UsageError("--weights: no such file '" + weights_path + "'");
+    *loaded = read_weights(weights_path, "ema");
+  }
+  return *loaded;
+}
+
 InferenceSetup read_inference_setup(const Args& args) {
   const std::string path = args.get("--weights");
-  if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
-  WeightsFile weights = read_weights(path, "ema");
   const auto overrides = args.all("--set");
   if (args.positional_count() > 0)
-    return InferenceSetup{resolve_config(args.positional(0), overrides), path, std::move(weights)};
-  if (weights.config_yaml.empty())
+    return InferenceSetup{resolve_config(args.positional(0), overrides), path, std::make_shared<WeightsFile>()};
+  if (!std::filesystem::exists(path)) throw UsageError("--weights: no such file '" + path + "'");
+  auto weights = std::make_shared<WeightsFile>(read_weights(path, "ema"));
+  if (weights->config_yaml.empty())
     throw UsageError("CONFIG is needed: '" + path + "' carries no seer config (give the YAML config first)");
   log().info("config: the one stored in {}", path);
-  ResolvedConfig config = resolve_config_text(weights.config_yaml, path + " (stored config)", overrides);
+  ResolvedConfig config = resolve_config_text(weights->config_yaml, path + " (stored config)", overrides);
   return InferenceSetup{std::move(config), path, std::move(weights)};
 }
 
 CategoryTable inference_categories(const InferenceSetup& s) {
-  if (s.weights.categories && s.weights.categories->size() > 0) return *s.weights.categories;
+  const WeightsFile& w = s.weights();
+  if (w.categories && w.categories->size() > 0) return *w.categories;
   const auto& r = s.config;
   if (!r.data.categories.empty()) return named_categories(r.data.categories, r.data.root);
   const auto& split = r.data.val ? r.data.val : r.data.train;

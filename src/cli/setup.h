@@ -21,7 +21,10 @@ int64_t count_parameters(const torch::nn::Module& module, bool trainable);
 struct InferenceSetup {
   ResolvedConfig config;
   std::string weights_path;
-  WeightsFile weights;
+  // The weights file, read on first use (with a CONFIG given, only when needed).
+  const WeightsFile& weights() const;
+
+  std::shared_ptr<WeightsFile> loaded;  // shared so that copies read once
 };
 // `[CONFIG] --weights CKPT [--set k=v ...]`: the CONFIG file, else the resolved
 // config stored in a seer checkpoint (as an ultralytics .pt carries its

@@ -55,6 +55,7 @@ struct ModelSpec {
   std::string type;          // model.type
   bool strict_load = true;   // model.strict_load
   std::string weights;       // model.weights: initial weights ("" = none; --weights overrides)
+  bool accepts_text = false;  // what the built model's accepts_text() says, known before building it
   std::function<std::shared_ptr<Model>(const CategoryTable&)> build;
 };
 

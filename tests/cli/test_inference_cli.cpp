@@ -7,7 +7,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include <opencv2/imgcodecs.hpp>
+
+#include "cli/resolve.h"
 #include "core/checkpoint.h"
+#include "data/categories.h"
 #include "test_util.h"
 namespace seer_test_test_inference_cli {
 
@@ -108,6 +112,34 @@ TEST(InferenceCli, DataCategoriesStandInForAMissingDataset) {
   auto st = seer::read_weights(t.dir + "/b.safetensors");
   ASSERT_TRUE(st.categories.has_value());
   EXPECT_EQ(st.categories->names, (std::vector<std::string>{"circle", "square", "triangle"}));
+}
+
+// The new user: official COCO weights and a COCO config, no COCO on disk.
+TEST(InferenceCli, PredictWithAnOfficialCheckpointNeedsNoDataset) {
+  const std::string dir = seer::test::temp_dir("inference_cli_official");
+  const std::string cfg = seer::test::source_path("configs/detr/detr_r50_coco.yaml");
+  {
+    // random weights under the official names, as a .pth without a config or class table
+    seer::ResolvedConfig rc = seer::resolve_config(cfg, {"data.root=" + dir + "/no_coco"});
+    auto model = seer::build_model(rc, seer::coco_categories());
+    seer::write_pth(dir + "/detr_r50.pth", seer::module_state_dict(*model));
+  }
+  cv::imwrite(dir + "/x.jpg", cv::Mat(48, 64, CV_8UC3, cv::Scalar(40, 120, 200)));
+  CliResult r = run("predict " + cfg + " --weights " + dir + "/detr_r50.pth --image " + dir + "/x.jpg --out " + dir +
+                    "/p.json --set data.root=" + dir + "/no_coco --set predict.score_threshold=0 " +
+                    "--set predict.max_detections=5");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = read_json(dir + "/p.json");
+  ASSERT_EQ(j.size(), 1u);
+  ASSERT_EQ(j[0]["labels"].size(), 5u);
+  const auto coco = seer::coco_categories();
+  for (size_t k = 0; k < 5; ++k) {
+    const int64_t label = j[0]["labels"][k];
+    ASSERT_GE(label, 0);
+    ASSERT_LT(label, coco.size());
+    EXPECT_EQ(j[0]["label_names"][k], coco.names[label]);
+    EXPECT_EQ(j[0]["category_ids"][k], coco.ids[label]);
+  }
 }
 
 TEST(InferenceCli, BestMetricMustBeTheEvaluators) {
