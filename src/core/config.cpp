@@ -589,4 +589,10 @@ std::string resolve_data_path(const std::string& root, const std::string& path) 
   return (std::filesystem::path(root) / path).string();
 }
 
+double ConfigSection::get_non_negative(const std::string& key, double def, const std::string& doc) const {
+  const double v = get<double>(key, def, doc);
+  if (v < 0) fail(key, "must be >= 0, got " + std::to_string(v));
+  return v;
+}
+
 }  // namespace seer

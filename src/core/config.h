@@ -37,6 +37,9 @@ class ConfigSection {
   // double, std::string. A value of the wrong type is a ConfigError naming file and key.
   template <class T>
   T get(const std::string& key, const T& def, const std::string& doc) const;
+  // A double that must be >= 0 (loss weights, costs): a negative value is a
+  // ConfigError naming the key.
+  double get_non_negative(const std::string& key, double def, const std::string& doc) const;
   // Read a key that has no default: absent is a ConfigError.
   template <class T>
   T require(const std::string& key, const std::string& doc) const;

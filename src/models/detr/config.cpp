@@ -51,18 +51,13 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
 
   ConfigSection l = root.sub("loss");
   auto& lo = o.loss;
-  auto coef = [&l](const char* key, double def, const char* doc) {
-    double v = l.get<double>(key, def, doc);
-    if (v < 0) l.fail(key, "must be >= 0, got " + std::to_string(v));
-    return v;
-  };
-  lo.cost_class = coef("set_cost_class", 1.0, "matcher weight of the class cost (softmax: -probability; focal: focal cost)");
-  lo.cost_bbox = coef("set_cost_bbox", 5.0, "matcher weight of the L1 cxcywh distance");
-  lo.cost_giou = coef("set_cost_giou", 2.0, "matcher weight of -GIoU");
-  lo.weights["loss_ce"] = coef("ce_loss_coef", 1.0, "weight of loss_ce (official: fixed 1)");
-  lo.weights["loss_bbox"] = coef("bbox_loss_coef", 5.0, "weight of loss_bbox (L1)");
-  lo.weights["loss_giou"] = coef("giou_loss_coef", 2.0, "weight of loss_giou");
-  lo.eos_coef = coef("eos_coef", 0.1, "cross-entropy weight of the no-object class (softmax classification)");
+  lo.cost_class = l.get_non_negative("set_cost_class", 1.0, "matcher weight of the class cost (softmax: -probability; focal: focal cost)");
+  lo.cost_bbox = l.get_non_negative("set_cost_bbox", 5.0, "matcher weight of the L1 cxcywh distance");
+  lo.cost_giou = l.get_non_negative("set_cost_giou", 2.0, "matcher weight of -GIoU");
+  lo.weights["loss_ce"] = l.get_non_negative("ce_loss_coef", 1.0, "weight of loss_ce (official: fixed 1)");
+  lo.weights["loss_bbox"] = l.get_non_negative("bbox_loss_coef", 5.0, "weight of loss_bbox (L1)");
+  lo.weights["loss_giou"] = l.get_non_negative("giou_loss_coef", 2.0, "weight of loss_giou");
+  lo.eos_coef = l.get_non_negative("eos_coef", 0.1, "cross-entropy weight of the no-object class (softmax classification)");
   const auto cls = l.get<std::string>(
       "classification", "softmax",
       "softmax (official DETR: num_classes + 1 logits, cross-entropy) | focal (Deformable DETR: num_classes sigmoid "
@@ -71,7 +66,7 @@ ModelSpec read_detr_spec(const ConfigSection& root) {
   else if (cls != "softmax") l.fail("classification", "must be softmax or focal, got '" + cls + "'");
   lo.focal_alpha = l.get<double>("focal_alpha", 0.25, "focal loss and cost alpha (classification: focal)");
   if (lo.focal_alpha < 0 || lo.focal_alpha > 1) l.fail("focal_alpha", "must be in [0, 1]");
-  lo.focal_gamma = coef("focal_gamma", 2.0, "focal loss and cost gamma (classification: focal)");
+  lo.focal_gamma = l.get_non_negative("focal_gamma", 2.0, "focal loss and cost gamma (classification: focal)");
 
   o.aids = read_detr_training_aids(m);
 

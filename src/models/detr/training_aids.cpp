@@ -19,14 +19,9 @@ DetrTrainingAidsOptions read_detr_training_aids(const ConfigSection& m) {
   ConfigSection d = m.sub("dense_aux");
   o.dense_aux = d.get<bool>("enabled", false,
                             "auxiliary dense head on the encoder output (training only; speeds up training from scratch)");
-  auto dcoef = [&d](const char* key, double def, const char* doc) {
-    double v = d.get<double>(key, def, doc);
-    if (v < 0) d.fail(key, "must be >= 0, got " + std::to_string(v));
-    return v;
-  };
-  o.dense_ce_coef = dcoef("ce_coef", 2.0, "weight of loss_dense_ce (sigmoid focal per token)");
-  o.dense_bbox_coef = dcoef("bbox_coef", 5.0, "weight of loss_dense_bbox (L1 per positive token)");
-  o.dense_giou_coef = dcoef("giou_coef", 2.0, "weight of loss_dense_giou (1 - GIoU per positive token)");
+  o.dense_ce_coef = d.get_non_negative("ce_coef", 2.0, "weight of loss_dense_ce (sigmoid focal per token)");
+  o.dense_bbox_coef = d.get_non_negative("bbox_coef", 5.0, "weight of loss_dense_bbox (L1 per positive token)");
+  o.dense_giou_coef = d.get_non_negative("giou_coef", 2.0, "weight of loss_dense_giou (1 - GIoU per positive token)");
   return o;
 }
 
