@@ -27,6 +27,13 @@ class Backbone : public torch::nn::Module {
   // State-dict prefixes of an ImageNet classification checkpoint that are not
   // part of the backbone (ResNet: "fc."), dropped by load_pretrained_backbone.
   virtual std::vector<std::string> classifier_prefixes() const { return {}; }
+  // State-dict suffixes of buffers the backbone computes itself (Swin's
+  // relative_position_index, a classifier's attn_mask): load_pretrained_backbone
+  // drops them from the file and keeps the backbone's own.
+  virtual std::vector<std::string> derived_buffer_suffixes() const { return {}; }
+  // Prefixes of the backbone's own keys that an ImageNet classifier lacks
+  // (Swin's per-output norms, which detection adds): they keep their init.
+  virtual std::vector<std::string> pretrained_optional_prefixes() const { return {}; }
   // Re-applies the backbone's requires_grad rule (frozen stages) after weights
   // were loaded, since loading does not touch requires_grad.
   virtual void apply_freezing() {}
@@ -49,9 +56,11 @@ BackboneSpec read_backbone_spec(const ConfigSection& backbone, const std::string
 std::vector<std::string> backbone_types();
 
 // Loads an ImageNet classification checkpoint into a backbone: the
-// backbone's classifier_prefixes() and counters the backbone does not hold
-// (num_batches_tracked of a frozen-BN body) are ignored, everything else must
-// match strictly. Logs what was loaded.
+// backbone's classifier_prefixes(), its derived_buffer_suffixes() and counters
+// the backbone does not hold (num_batches_tracked of a frozen-BN body) are
+// ignored, keys under pretrained_optional_prefixes() may be absent (they and
+// the derived buffers keep the backbone's values), everything else must match
+// strictly. Logs what was loaded.
 void load_pretrained_backbone(Backbone& backbone, const std::string& path);
 
 }  // namespace seer
