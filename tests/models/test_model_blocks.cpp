@@ -109,7 +109,7 @@ seer::BackboneSpec backbone_of(const std::string& yaml) {
 }
 
 TEST(BackboneTable, ResNetStagesStridesAndChannels) {
-  EXPECT_EQ(backbone_types(), std::vector<std::string>{"resnet"});
+  EXPECT_EQ(backbone_types(), (std::vector<std::string>{"resnet", "swin"}));
   auto spec = backbone_of("model: {backbone: {depth: 18, norm: batch_norm, frozen_stages: 0}}");
   EXPECT_EQ(spec.type, "resnet");
   EXPECT_EQ(spec.num_stages, 4);

@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "models/backbones/resnet.h"
+#include "models/backbones/swin.h"
 
 namespace seer {
 
@@ -16,6 +17,7 @@ using BackboneReader = BackboneSpec (*)(const ConfigSection& backbone);
 const std::map<std::string, BackboneReader>& backbone_table() {
   static const std::map<std::string, BackboneReader> table = {
       {"resnet", &read_resnet_spec},
+      {"swin", &read_swin_spec},
   };
   return table;
 }

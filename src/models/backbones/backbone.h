@@ -51,7 +51,7 @@ struct BackboneSpec {
 
 // Reads `backbone.type` (default `default_type`) and dispatches through the
 // table; an unknown type is a ConfigError naming the key and listing the known
-// ones (today: resnet; swin, vit and csp_darknet arrive with their families).
+// ones (today: resnet, swin; vit and csp_darknet arrive with their families).
 BackboneSpec read_backbone_spec(const ConfigSection& backbone, const std::string& default_type = "resnet");
 std::vector<std::string> backbone_types();
 
