@@ -88,6 +88,7 @@ int64_t Loader::batches_per_epoch() const { return static_cast<int64_t>(epoch_pl
 
 Sample Loader::load_sample(int64_t index, int64_t epoch) const {
   Sample s = dataset_->get(index);
+  s.categories = &dataset_->categories();
   SampleRng rng(sample_seed(options_.seed, epoch, index));
   apply_transforms(transforms_, s, rng);
   return s;

@@ -10,6 +10,9 @@ struct Sample {
   // RGB, HxWx3. CV_8UC3 when decoded; CV_32FC3 after the `normalize` transform.
   cv::Mat image;
   Target target;  // boxes/masks/spans in pixels of `image`
+  // The dataset's category table (set by the loader), for transforms that
+  // write class names into captions; null outside a loader.
+  const CategoryTable* categories = nullptr;
 };
 
 }  // namespace seer

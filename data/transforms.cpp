@@ -1,5 +1,7 @@
 #include "data/transforms.h"
 
+#include "data/grounding_caption.h"
+
 #include <map>
 
 #include "core/error.h"
@@ -20,6 +22,7 @@ TransformList read_transforms(const ConfigSection& section, const std::string& k
   // One row per transform type; the classes live in transform_ops.h.
   static const std::map<std::string, Reader> table = {
       {"color_jitter", &read_color_jitter},
+      {"grounding_caption", &read_grounding_caption},
       {"normalize", &read_normalize},
       {"pad", &read_pad},
       {"random_horizontal_flip", &read_random_horizontal_flip},

@@ -64,14 +64,17 @@ void check_match_predictions(const std::vector<torch::Tensor>& logits, const std
                          std::to_string(logits[i].size(0)));
     if (logits[i].numel() == 0) continue;
     auto l = logits[i].detach(), b = boxes[i].detach();
-    bad.push_back(torch::stack({l.isfinite().logical_not().any(), b.isfinite().logical_not().any(),
+    // -inf logits are allowed: Grounding DINO pads its token logits with -inf
+    // (probability 0, a finite focal cost).
+    bad.push_back(torch::stack({l.isnan().any().logical_or(l.gt(0).logical_and(l.isinf()).any()),
+                                b.isfinite().logical_not().any(),
                                 b.narrow(-1, 2, 2).lt(0).any()}));
   }
   if (bad.empty()) return;
   auto flags = torch::stack(bad).cpu();  // [layers, 3]
   if (!flags.any().item<bool>()) return;
   for (int64_t i = 0; i < flags.size(0); ++i) {
-    if (flags[i][0].item<bool>()) throw RuntimeError(std::string(kFn) + ": logits contains NaN or inf");
+    if (flags[i][0].item<bool>()) throw RuntimeError(std::string(kFn) + ": logits contains NaN or +inf");
     if (flags[i][1].item<bool>()) throw RuntimeError(std::string(kFn) + ": pred boxes contains NaN or inf");
     if (flags[i][2].item<bool>()) throw RuntimeError(std::string(kFn) + ": pred boxes have negative width or height");
   }

@@ -20,7 +20,16 @@ LoadReport load_model_weights(Model& model, const WeightsFile& file, const std::
   if (fam != file.metadata.end() && !fam->second.empty() && fam->second != model.family())
     throw RuntimeError(path + ": a '" + fam->second + "' checkpoint cannot be loaded into the config's '" +
                        model.family() + "' model");
-  LoadReport report = load_state_dict(model, file.tensors, strict, path);
+  // Keys the official loader itself ignores (e.g. buffers of the text encoder).
+  const auto ignored = model.ignored_weight_keys();
+  const StateDict* tensors = &file.tensors;
+  StateDict kept;
+  if (!ignored.empty()) {
+    for (const auto& item : file.tensors)
+      if (std::find(ignored.begin(), ignored.end(), item.key()) == ignored.end()) kept.insert(item.key(), item.value());
+    tensors = &kept;
+  }
+  LoadReport report = load_state_dict(model, *tensors, strict, path);
   log().info("weights {} ({}{}): {}", path, file.format, file.nested_key.empty() ? "" : ", '" + file.nested_key + "'",
              report.summary());
   return report;

@@ -1,5 +1,7 @@
 #include "train/optimizer.h"
 
+#include <unordered_set>
+
 #include <c10/util/string_utils.h>
 
 #include <ATen/Parallel.h>
@@ -72,8 +74,13 @@ Optimizer::Optimizer(torch::nn::Module& model, OptimizerOptions options) : optio
     g.weight_decay = r.weight_decay.value_or(options_.weight_decay);
   }
   std::vector<std::vector<torch::Tensor>> tensors(groups_.size());
+  // A module shared under several names (Grounding DINO's box head) lists its
+  // parameters once per name; each tensor joins the optimizer once, under its
+  // first name, as Python's named_parameters() deduplicates.
+  std::unordered_set<const void*> seen;
   for (const auto& item : model.named_parameters(/*recurse=*/true)) {
     if (!item.value().requires_grad()) continue;
+    if (!seen.insert(item.value().unsafeGetTensorImpl()).second) continue;
     size_t gi = 0;
     for (size_t i = 0; i < res.size(); ++i)
       if (std::regex_search(item.key(), res[i])) {

@@ -28,6 +28,7 @@ Batch image_batch(const cv::Mat& rgb, const std::string& path, const TransformLi
 
 void check_text_prompt(const Model& model, const std::optional<std::string>& text) {
   if (text && !model.accepts_text()) throw UsageError("--text: the '" + model.family() + "' model takes no text prompt");
+  if (text) model.check_prompt(*text);
 }
 
 Prediction predict_image(Model& model, const cv::Mat& rgb, const std::string& path, const TransformList& transforms,

@@ -1,6 +1,7 @@
 #include "cli/setup.h"
 
 #include <filesystem>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/logging.h"
@@ -16,8 +17,9 @@ void apply_runtime(const RuntimeOptions& runtime) {
 
 int64_t count_parameters(const torch::nn::Module& module, bool trainable) {
   int64_t n = 0;
+  std::unordered_set<const void*> seen;  // a shared module counts once
   for (const auto& p : module.parameters())
-    if (!trainable || p.requires_grad()) n += p.numel();
+    if ((!trainable || p.requires_grad()) && seen.insert(p.unsafeGetTensorImpl()).second) n += p.numel();
   return n;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "models/detr/detr.h"
+#include "models/grounding_dino/grounding_dino.h"
 #include "models/model.h"
 
 namespace seer {
@@ -12,6 +13,7 @@ using SpecReader = ModelSpec (*)(const ConfigSection& root);
 const std::map<std::string, SpecReader>& families() {
   static const std::map<std::string, SpecReader> table = {
       {"detr", &read_detr_spec},
+      {"grounding_dino", &read_grounding_dino_spec},
   };
   return table;
 }
@@ -25,7 +27,7 @@ std::vector<std::string> model_families() {
 
 ModelSpec read_model_spec(const ConfigSection& root) {
   ConfigSection model = root.sub("model");
-  std::string type = model.require<std::string>("type", "model family: one of detr");
+  std::string type = model.require<std::string>("type", "model family: one of detr, grounding_dino");
   auto it = families().find(type);
   if (it == families().end()) {
     std::string known;

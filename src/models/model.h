@@ -44,8 +44,16 @@ class Model : public torch::nn::Module {
   // .pth files, so a model trained with them loads into the official code.
   virtual std::vector<std::string> training_only_prefixes() const { return {}; }
 
+  // Exact state-dict keys of official checkpoints that loading drops (buffers
+  // or heads the official loader itself ignores), e.g. Grounding DINO's
+  // bert.embeddings.position_ids and label_enc.weight.
+  virtual std::vector<std::string> ignored_weight_keys() const { return {}; }
+
   // Whether predict() reads a text prompt from Target::caption (`seer predict --text`).
   virtual bool accepts_text() const { return false; }
+  // Refuses a prompt the model cannot use (empty, nothing to ground, over a
+  // budget it cannot split) with a one-line UsageError, before any image is read.
+  virtual void check_prompt(const std::string& text) const { (void)text; }
 };
 
 // What reading the `model:` and `loss:` sections gives: their keys are declared

@@ -25,4 +25,14 @@ struct AutocastOff {
 torch::Tensor multihead_attention(torch::nn::MultiheadAttention& attn, const torch::Tensor& q, const torch::Tensor& k,
                                   const torch::Tensor& v, const torch::Tensor& key_padding_mask = {});
 
+// The same attention with what LibTorch 1.13's C++ module cannot take: a
+// per-sample boolean mask. q [Lq, B, C], k and v [Lk, B, C]; blocked [B, Lq, Lk]
+// bool, true = may NOT attend (shared by the heads); key_padding_mask [B, Lk]
+// bool, true = padding (undefined = none). The module's parameters
+// (in_proj_weight/bias, out_proj) and dropout are used as torch's forward uses
+// them. A row with every key blocked gives NaN, as in torch.
+torch::Tensor multihead_attention_masked(torch::nn::MultiheadAttention& attn, const torch::Tensor& q,
+                                         const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& blocked,
+                                         const torch::Tensor& key_padding_mask = {});
+
 }  // namespace seer
