@@ -12,9 +12,11 @@
 // get position 0; padding sees itself, position 0.
 //
 // Batches: the official code runs that loop over the PADDED batch, so in a
-// shorter caption the [SEP] is not in the last column and joins the preceding
-// phrase's block (and the text enhancer pairs masks with the wrong batch
-// entries for batch > 1). seer builds each row from its own unpadded tokens,
+// shorter caption the [SEP] is not in the last column: after a final "." it
+// forms a block of its own (same result), but a caption that does not end with
+// a separator gets its [SEP] joined to the last phrase's block; and the text
+// enhancer tiles the masks over heads so that, for batch > 1, head h of image b
+// uses the mask of image (b * heads + h) % batch. seer builds each row from its own unpadded tokens,
 // which equals the official result for batch 1 and gives every image of a
 // batch the result it gets alone.
 #include <torch/torch.h>
