@@ -139,21 +139,34 @@ class FusedMSDeformAttn : public torch::autograd::Function<FusedMSDeformAttn> {
     auto grad_loc = torch::empty_like(loc);
     auto grad_aw = torch::empty_like(aw);
     // Threads split the (n, m) pairs: each owns grad_value[n, :, m, :], so the
-    // scattered accumulation needs neither atomics nor per-thread copies. A
-    // pair is worth a thread only when it has enough queries.
-    const int64_t pair_cost = g.Lq * g.L * g.P * 4 * g.D;
-    const int64_t grain = pair_cost >= 32768 ? 1 : g.N * g.M;
+    // scattered accumulation needs neither atomics nor per-thread copies. Only
+    // with fewer pairs than threads are a pair's queries split as well, into
+    // `chunks` ranges; range c > 0 accumulates into a buffer of its own,
+    // summed at the end (scripts/bench/README.md measures the two ways).
+    const int64_t pairs = g.N * g.M;
+    const int64_t work = pairs * g.Lq * g.L * g.P * 4 * g.D;
+    const bool parallel = work >= 32768 && at::get_num_threads() > 1 && !at::in_parallel_region();
+    const int64_t chunks =
+        parallel ? std::max<int64_t>(1, std::min<int64_t>(g.Lq, (at::get_num_threads() + pairs - 1) / pairs)) : 1;
+    std::vector<torch::Tensor> partial;  // grad_value of chunks 1..
+    for (int64_t c = 1; c < chunks; ++c) partial.push_back(torch::zeros_like(value));
     AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "ms_deform_attn_backward", [&] {
       const auto* v = value.data_ptr<scalar_t>();
       const auto* l = loc.data_ptr<scalar_t>();
       const auto* a = aw.data_ptr<scalar_t>();
       const auto* go = grad_out.data_ptr<scalar_t>();
-      auto* gv = grad_value.data_ptr<scalar_t>();
       auto* gl = grad_loc.data_ptr<scalar_t>();
       auto* ga = grad_aw.data_ptr<scalar_t>();
-      at::parallel_for(0, g.N * g.M, grain,
-                       [&](int64_t begin, int64_t end) { msda::backward(g, v, l, a, go, gv, gl, ga, begin, end); });
+      const int64_t items = pairs * chunks;  // item = pair * chunks + chunk
+      at::parallel_for(0, items, parallel ? 1 : items, [&](int64_t begin, int64_t end) {
+        for (int64_t it = begin; it < end; ++it) {
+          const int64_t pair = it / chunks, c = it % chunks;
+          auto* gv = (c == 0 ? grad_value : partial[c - 1]).data_ptr<scalar_t>();
+          msda::backward(g, v, l, a, go, gv, gl, ga, pair, pair + 1, g.Lq * c / chunks, g.Lq * (c + 1) / chunks);
+        }
+      });
     });
+    for (const auto& p : partial) grad_value.add_(p);
     return {grad_value, torch::Tensor(), torch::Tensor(), grad_loc, grad_aw};
   }
 };

@@ -153,13 +153,14 @@ SEER_MSDA_INLINE void forward_rows(const Geometry& g, const T* value, const T* l
 
 template <class T>
 SEER_MSDA_INLINE void backward_pairs(const Geometry& g, const T* value, const T* loc, const T* aw, const T* grad_out,
-                                     T* grad_value, T* grad_loc, T* grad_aw, int64_t begin, int64_t end) {
+                                     T* grad_value, T* grad_loc, T* grad_aw, int64_t begin, int64_t end,
+                                     int64_t q_begin, int64_t q_end) {
   const int64_t D = g.D, MD = g.M * g.D, LP = g.L * g.P;
   for (int64_t j = begin; j < end; ++j) {  // j = n * M + m
     const int64_t n = j / g.M, m = j % g.M;
     const T* value_nm = value + n * g.S * MD + m * D;
     T* grad_value_nm = grad_value + n * g.S * MD + m * D;
-    for (int64_t q = 0; q < g.Lq; ++q) {
+    for (int64_t q = q_begin; q < q_end; ++q) {
       const int64_t i = (n * g.Lq + q) * g.M + m;
       const T* go = grad_out + i * D;
       const T* loc_i = loc + i * LP * 2;
@@ -216,14 +217,14 @@ SEER_MSDA_CLONES void forward(const Geometry& g, const double* value, const doub
 
 SEER_MSDA_CLONES void backward(const Geometry& g, const float* value, const float* loc, const float* aw,
                                const float* grad_out, float* grad_value, float* grad_loc, float* grad_aw, int64_t begin,
-                               int64_t end) {
-  backward_pairs(g, value, loc, aw, grad_out, grad_value, grad_loc, grad_aw, begin, end);
+                               int64_t end, int64_t q_begin, int64_t q_end) {
+  backward_pairs(g, value, loc, aw, grad_out, grad_value, grad_loc, grad_aw, begin, end, q_begin, q_end);
 }
 
 SEER_MSDA_CLONES void backward(const Geometry& g, const double* value, const double* loc, const double* aw,
                                const double* grad_out, double* grad_value, double* grad_loc, double* grad_aw,
-                               int64_t begin, int64_t end) {
-  backward_pairs(g, value, loc, aw, grad_out, grad_value, grad_loc, grad_aw, begin, end);
+                               int64_t begin, int64_t end, int64_t q_begin, int64_t q_end) {
+  backward_pairs(g, value, loc, aw, grad_out, grad_value, grad_loc, grad_aw, begin, end, q_begin, q_end);
 }
 
 }  // namespace seer::msda

@@ -26,14 +26,17 @@ void forward(const Geometry& g, const float* value, const float* loc, const floa
 void forward(const Geometry& g, const double* value, const double* loc, const double* aw, double* out, int64_t begin,
              int64_t end);
 
-// Every query of the (n, m) pairs [begin, end) of the flattened (n, m) range.
-// A pair only touches grad_value[n, :, m, :] and its own rows of grad_loc and
-// grad_aw, so pairs can run on different threads without locks. grad_value
-// must hold zeros (it is accumulated into); grad_loc and grad_aw are written
-// whole.
+// Queries [q_begin, q_end) of the (n, m) pairs [begin, end) of the flattened
+// (n, m) range. A pair only touches grad_value[n, :, m, :] and its own rows
+// of grad_loc and grad_aw, so pairs can run on different threads without
+// locks; two query ranges of one pair need grad_value buffers of their own.
+// grad_value is accumulated into; the rows of grad_loc and grad_aw are
+// written whole.
 void backward(const Geometry& g, const float* value, const float* loc, const float* aw, const float* grad_out,
-              float* grad_value, float* grad_loc, float* grad_aw, int64_t begin, int64_t end);
+              float* grad_value, float* grad_loc, float* grad_aw, int64_t begin, int64_t end, int64_t q_begin,
+              int64_t q_end);
 void backward(const Geometry& g, const double* value, const double* loc, const double* aw, const double* grad_out,
-              double* grad_value, double* grad_loc, double* grad_aw, int64_t begin, int64_t end);
+              double* grad_value, double* grad_loc, double* grad_aw, int64_t begin, int64_t end, int64_t q_begin,
+              int64_t q_end);
 
 }  // namespace seer::msda

@@ -143,20 +143,28 @@ TEST(MSDeformAttn, FusedIsTheDefaultAndTakesNonContiguousInputs) {
   expect_same(run(in, MSDeformAttnImpl::Fused), want, "Fused on strided inputs");
 }
 
-TEST(MSDeformAttn, SameResultOnOneAndTwoThreads) {
-  const Case c{{{8, 16}, {4, 8}}, 2, 8, 32, 40, 4};
-  const auto in = make_inputs(c, torch::kFloat, true, 5);
+TEST(MSDeformAttn, OneAndTwoThreads) {
   const int threads = at::get_num_threads();
-  at::set_num_threads(1);
-  auto one = run(in, MSDeformAttnImpl::Fused);
-  at::set_num_threads(std::max(threads, 2));
-  auto two = run(in, MSDeformAttnImpl::Fused);
-  at::set_num_threads(threads);
-  // rows and (batch, head) pairs are independent: bit-identical
+  auto on = [](int n, const Inputs& in) {
+    at::set_num_threads(n);
+    return run(in, MSDeformAttnImpl::Fused);
+  };
+  // 16 (batch, head) pairs: the backward splits pairs only, every number is
+  // computed in the same order on any thread count
+  const auto many = make_inputs({{{8, 16}, {4, 8}}, 2, 8, 32, 40, 4}, torch::kFloat, true, 5);
+  auto one = on(1, many), two = on(2, many);
   EXPECT_TRUE(torch::equal(one.out, two.out));
   EXPECT_TRUE(torch::equal(one.grad_value, two.grad_value));
   EXPECT_TRUE(torch::equal(one.grad_loc, two.grad_loc));
   EXPECT_TRUE(torch::equal(one.grad_aw, two.grad_aw));
+  // one pair for two threads: its queries are split and grad_value summed
+  // from two buffers
+  const auto few = make_inputs({{{8, 16}, {4, 8}}, 1, 1, 32, 300, 4}, torch::kFloat, true, 6);
+  one = on(1, few);
+  two = on(2, few);
+  at::set_num_threads(threads);
+  expect_same(two, one, "one pair on two threads");
+  expect_same(two, run(few, MSDeformAttnImpl::Reference), "one pair on two threads vs Reference");
 }
 
 TEST(MSDeformAttn, ExactlyMinusOneFollowsTheCudaRule) {
