@@ -15,11 +15,25 @@ LoadReport load_model_weights(Model& model, const std::string& path, bool strict
   return load_model_weights(model, read_weights(path, "ema"), path, strict);
 }
 
+std::string guess_family(const StateDict& tensors) {
+  // Keys only one family's official checkpoints hold.
+  if (tensors.contains("transformer.encoder.fusion_layers.0.gamma_v") || tensors.contains("feat_map.weight"))
+    return "grounding_dino";
+  if (tensors.contains("query_embed.weight") && tensors.contains("class_embed.weight")) return "detr";
+  return "";
+}
+
 LoadReport load_model_weights(Model& model, const WeightsFile& file, const std::string& path, bool strict) {
   auto fam = file.metadata.find("family");
   if (fam != file.metadata.end() && !fam->second.empty() && fam->second != model.family())
     throw RuntimeError(path + ": a '" + fam->second + "' checkpoint cannot be loaded into the config's '" +
                        model.family() + "' model");
+  if (fam == file.metadata.end() || fam->second.empty()) {
+    const std::string guess = guess_family(file.tensors);
+    if (!guess.empty() && guess != model.family())
+      throw RuntimeError(path + ": its tensor names are those of an official '" + guess +
+                         "' checkpoint; the config's model is '" + model.family() + "'");
+  }
   // Keys the official loader itself ignores (e.g. buffers of the text encoder).
   const auto ignored = model.ignored_weight_keys();
   const StateDict* tensors = &file.tensors;

@@ -34,8 +34,13 @@ int run_export(const Args& args) {
     throw UsageError("--format expects safetensors, pth or torchscript, got '" + format + "'");
   const auto [height, width] = parse_image_size(args.get("--image-size", "800x800"));
 
+  if (args.has("--text") && format != "torchscript")
+    throw UsageError("--text: only a torchscript export bakes a prompt (weights files hold no text)");
+  if (args.has("--text") && !r.model->accepts_text)
+    throw UsageError("--text: the '" + r.model_type + "' model takes no text prompt");
   CategoryTable categories = inference_categories(setup);
   auto model = build_model(r, categories);
+  if (args.has("--text")) model->check_prompt(args.get("--text"));
   load_model_weights(*model, setup.weights(), setup.weights_path, r.model->strict_load);
   model->eval();
 
@@ -57,6 +62,7 @@ int run_export(const Args& args) {
       write_pth(out, state);
   } else {
     torch::NoGradGuard no_grad;
+    if (args.has("--text")) model->set_export_prompt(args.get("--text"));
     Model* m = model.get();
     export_torchscript(
         *model, [m](const std::vector<torch::Tensor>& in) { return m->forward_tensors(in); },

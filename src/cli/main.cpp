@@ -46,6 +46,8 @@ const std::vector<Command>& commands() {
          {"--weights", O::Value, "CKPT", "checkpoint to export", true},
          {"--format", O::Value, "FMT", "safetensors | torchscript | pth", true},
          {"--image-size", O::Value, "HxW", "torchscript: the traced input size (default 800x800; sizes are fixed by tracing)"},
+         {"--text", O::Value, "PROMPT",
+          "torchscript of a text model: bake this prompt in (closed vocabulary; without it the module takes tokens)"},
          {"--out", O::Value, "FILE", "output file", true}}},
        &run_export},
       {{"coco-eval", "Evaluate a COCO results file against a COCO ground-truth file (pycocotools semantics).",

@@ -19,6 +19,10 @@ const std::map<std::string, SpecReader>& families() {
 }
 }  // namespace
 
+void Model::set_export_prompt(const std::string& text) {
+  if (!text.empty()) throw UsageError("--text: the '" + family() + "' model takes no text prompt");
+}
+
 std::vector<std::string> model_families() {
   std::vector<std::string> names;
   for (const auto& [name, reader] : families()) names.push_back(name);

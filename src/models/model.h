@@ -54,6 +54,9 @@ class Model : public torch::nn::Module {
   // Refuses a prompt the model cannot use (empty, nothing to ground, over a
   // budget it cannot split) with a one-line UsageError, before any image is read.
   virtual void check_prompt(const std::string& text) const { (void)text; }
+  // Text models: bake a prompt into forward_tensors() and export_input_names()
+  // (closed-vocabulary export); "" restores the open form. Others refuse.
+  virtual void set_export_prompt(const std::string& text);
 };
 
 // What reading the `model:` and `loss:` sections gives: their keys are declared

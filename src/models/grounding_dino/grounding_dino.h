@@ -131,7 +131,7 @@ class GroundingDino : public Model {
   // Bakes a prompt into forward_tensors (closed-vocabulary export): its text
   // features are computed once and forward_tensors takes (images, mask) only.
   // An empty caption goes back to the open-vocabulary form.
-  void set_export_prompt(const std::string& caption);
+  void set_export_prompt(const std::string& caption) override;
 
   const GroundingDinoOptions& options() const { return options_; }
   const CategoryTable& categories() const { return categories_; }
