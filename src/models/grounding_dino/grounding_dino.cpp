@@ -249,7 +249,7 @@ std::vector<torch::Tensor> GroundingDino::project_features(const torch::Tensor& 
 }
 
 GroundingDino::ForwardOutput GroundingDino::forward(const torch::Tensor& images, const torch::Tensor& mask,
-                                                    const TextFeatures& text_in) {
+                                                    const TextFeatures& text_in, const torch::Tensor& selected) {
   if (!images.defined() || images.dim() != 4 || images.size(1) != 3)
     throw RuntimeError("Grounding DINO: images must be [B, 3, H, W]");
   if (!mask.defined() || mask.dim() != 3 || mask.size(0) != images.size(0) || mask.size(1) != images.size(2) ||
@@ -296,7 +296,14 @@ GroundingDino::ForwardOutput GroundingDino::forward(const torch::Tensor& images,
   out_memory = apply_norm(enc_output_norm, enc_output->forward(out_memory));
   auto enc_logits = contrastive_logits(out_memory, memory_text, text.token_mask, T_max);  // [B, S, 256]
   const int64_t Q = std::min(options_.num_queries, S);
-  auto topk = std::get<1>(std::get<0>(enc_logits.max(-1)).topk(Q, 1));  // [B, Q]
+  torch::Tensor topk;
+  if (selected.defined()) {
+    if (selected.dim() != 2 || selected.size(0) != B || selected.size(1) != Q)
+      throw RuntimeError("Grounding DINO: a query selection must be [" + std::to_string(B) + ", " + std::to_string(Q) + "]");
+    topk = selected.to(torch::kLong).to(enc_logits.device());
+  } else {
+    topk = std::get<1>(std::get<0>(enc_logits.max(-1)).topk(Q, 1));  // [B, Q]
+  }
   auto enc_coord = enc_out_bbox_embed->forward(out_memory) + proposals.to(out_memory.dtype());
   auto gather = [&](const torch::Tensor& x) {
     return x.gather(1, topk.unsqueeze(-1).expand({B, Q, x.size(-1)}));
@@ -566,6 +573,10 @@ LossDict GroundingDino::loss(const Batch& batch) {
     auto pm = gdino::positive_map(inputs.encodings[i], spans[i], options_.max_text_len, /*normalise=*/false);
     targets.push_back(to_set_target(batch.targets[i], pm.to(batch.images.device())));
   }
+  return loss_from_outputs(out, targets);
+}
+
+LossDict GroundingDino::loss_from_outputs(const ForwardOutput& out, const std::vector<SetTarget>& targets) {
   const int64_t L = out.logits.size(0);
   auto layer = [&](const torch::Tensor& l, const torch::Tensor& b) {
     SetPrediction p;

@@ -106,9 +106,17 @@ class GroundingDino : public Model {
     torch::Tensor topk_index;     // [B, Q] the selected encoder positions
   };
   // images [B, 3, H, W]; mask [B, H, W] bool true = padding; text features of B captions (or of 1, shared).
-  ForwardOutput forward(const torch::Tensor& images, const torch::Tensor& mask, const TextFeatures& text);
+  // `selected` [B, Q] (optional) replaces the top-k query selection: parity
+  // tests give the official one, since scores that tie within float noise
+  // (gaps of 1e-6) may come out in another order.
+  ForwardOutput forward(const torch::Tensor& images, const torch::Tensor& mask, const TextFeatures& text,
+                        const torch::Tensor& selected = {});
 
   LossDict loss(const Batch& batch) override;
+  // The criterion on given outputs (Open-GroundingDino's SetCriterion: every
+  // decoder layer and the encoder proposals); targets carry 0/1 positive maps
+  // [N, max_text_len]. Public for parity tests and profiling.
+  LossDict loss_from_outputs(const ForwardOutput& out, const std::vector<SetTarget>& targets);
   std::vector<Prediction> predict(const Batch& batch) override;
   std::vector<torch::Tensor> forward_tensors(const std::vector<torch::Tensor>& inputs) override;
   std::vector<std::string> export_input_names() const override;
