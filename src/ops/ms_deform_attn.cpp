@@ -1,5 +1,7 @@
 #include "ops/ms_deform_attn.h"
 
+#include <torch/csrc/jit/frontend/tracer.h>
+
 #include <cmath>
 
 #include "core/error.h"
@@ -209,7 +211,9 @@ torch::Tensor ms_deform_attn(const torch::Tensor& value, const torch::Tensor& sp
   AutocastOff autocast_off;
   auto v = value.to(dtype), loc = sampling_locations.to(dtype), aw = attention_weights.to(dtype);
   torch::Tensor out;
-  if (impl == MSDeformAttnImpl::Reference) {
+  // The tracer (TorchScript export) records ATen ops only and cannot see
+  // inside the fused kernel: traced graphs take the composition.
+  if (impl == MSDeformAttnImpl::Reference || torch::jit::tracer::isTracing()) {
     out = reference(v, lv, loc, aw);
   } else {
     if (!value.device().is_cpu())

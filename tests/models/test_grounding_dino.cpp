@@ -364,6 +364,41 @@ TEST(GroundingDinoModel, PredictByCategoriesAndByCaption) {
   EXPECT_EQ(m->text_cache_hits(), hits + 2);
 }
 
+TEST(GroundingDinoModel, ExportFormsEqualTheForward) {
+  SEER_REQUIRE_DATA(vocab, kVocab);
+  torch::manual_seed(3);
+  auto m = tiny_model(vocab, shapes());
+  m->eval();
+  torch::NoGradGuard ng;
+  auto images = torch::randn({1, 3, 64, 64});
+  auto mask = torch::zeros({1, 64, 64}, torch::kBool);
+  auto ref = m->forward(images, mask, m->encode_text(m->tokenize({"circle . square ."})));
+  EXPECT_EQ(m->export_input_names().size(), 6u);
+  // open: token tensors padded to max_text_len
+  auto in = m->example_inputs(64, 64);
+  ASSERT_EQ(in.size(), 6u);
+  EXPECT_EQ(in[2].size(1), 256);
+  auto t = m->tokenize({"circle . square ."});
+  auto pad = [](const torch::Tensor& x, int64_t v) {
+    auto out = torch::full({1, 256}, v, x.options());
+    out.slice(1, 0, x.size(1)).copy_(x);
+    return out;
+  };
+  auto sa = torch::eye(256, torch::kBool).unsqueeze(0).clone();
+  sa.slice(1, 0, 6).slice(2, 0, 6).copy_(t.self_attention_mask);
+  auto open = m->forward_tensors({images, mask, pad(t.input_ids, 0), pad(t.token_mask, 0), pad(t.position_ids, 0), sa});
+  EXPECT_TRUE(torch::allclose(open[0].slice(2, 0, 6), ref.logits[1].slice(2, 0, 6), 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(open[1], ref.boxes[1], 1e-5, 1e-5));
+  // closed: the prompt baked in
+  m->set_export_prompt("circle . square .");
+  EXPECT_EQ(m->export_input_names(), (std::vector<std::string>{"images", "mask"}));
+  auto closed = m->forward_tensors({images, mask});
+  EXPECT_TRUE(torch::allclose(closed[0].slice(2, 0, 6), ref.logits[1].slice(2, 0, 6), 1e-5, 1e-5));
+  EXPECT_TRUE(torch::isinf(closed[0].slice(2, 6, 256)).all().item<bool>());
+  m->set_export_prompt("");
+  EXPECT_EQ(m->export_input_names().size(), 6u);
+}
+
 }  // namespace
 
 }  // namespace seer_test_test_grounding_dino

@@ -685,11 +685,21 @@ std::vector<torch::Tensor> GroundingDino::example_inputs(int64_t height, int64_t
   std::vector<torch::Tensor> in{torch::zeros({1, 3, height, width}, torch::TensorOptions().device(dev)),
                                 torch::zeros({1, height, width}, torch::TensorOptions().dtype(torch::kBool).device(dev))};
   if (export_text_.encoded.defined()) return in;
+  // Tracing fixes every size, so the open module takes its tokens padded to
+  // max_text_len (padding: token_mask false, attends to itself only).
   auto t = tokenize({"a cat . a remote control ."});
-  in.push_back(t.input_ids.to(dev));
-  in.push_back(t.token_mask.to(dev));
-  in.push_back(t.position_ids.to(dev));
-  in.push_back(t.self_attention_mask.to(dev));
+  const int64_t L = options_.max_text_len, n = t.length();
+  auto pad = [&](const torch::Tensor& x) {
+    auto out = torch::zeros({1, L}, x.options());
+    out.narrow(1, 0, n).copy_(x);
+    return out.to(dev);
+  };
+  auto sa = torch::eye(L, torch::kBool).unsqueeze(0).clone();
+  sa.narrow(1, 0, n).narrow(2, 0, n).copy_(t.self_attention_mask);
+  in.push_back(pad(t.input_ids));
+  in.push_back(pad(t.token_mask));
+  in.push_back(pad(t.position_ids));
+  in.push_back(sa.to(dev));
   return in;
 }
 
