@@ -49,6 +49,15 @@ const TinyRun& tiny() {
 
 }  // namespace
 
+TEST(GroundingDinoCli, ShippedConfigsResolve) {
+  SEER_REQUIRE_DATA(vocab, kVocab);
+  for (const auto& e : fs::directory_iterator(seer::test::source_path("configs/grounding_dino"))) {
+    CliResult r = run("config " + e.path().string() + " --set model.text_encoder.vocab=" + vocab);
+    EXPECT_EQ(r.code, 0) << e.path() << "\n" << r.out;
+    EXPECT_NE(r.out.find("type: grounding_dino"), std::string::npos) << e.path();
+  }
+}
+
 TEST(GroundingDinoCli, TrainPredictWithAndWithoutText) {
   SEER_REQUIRE_DATA(vocab, kVocab);
   const auto& t = tiny();

@@ -29,15 +29,17 @@ std::vector<int64_t> to_vec(const torch::Tensor& t) {
   return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
 }
 
-// A tiny model: ResNet-18, width 64, a 1-layer BERT of width 32.
+// A tiny model: ResNet-18, width 64, a 1-layer BERT of width 32. `extra`:
+// further top-level sections, or (starting with two spaces) model keys.
 std::string tiny_yaml(const std::string& vocab, const std::string& extra = "") {
+  const bool model_keys = extra.rfind("  ", 0) == 0;
   return "model:\n"
-         "  type: grounding_dino\n"
+         "  type: grounding_dino\n" + (model_keys ? extra : std::string()) +
          "  backbone: {type: resnet, depth: 18, norm: batch_norm, frozen_stages: 0}\n"
          "  hidden_dim: 64\n  nheads: 4\n  enc_layers: 1\n  dec_layers: 2\n  dim_feedforward: 128\n"
          "  num_queries: 20\n"
          "  text_encoder: {vocab: '" + vocab + "', hidden_size: 32, num_layers: 1, num_heads: 2, intermediate_size: 64}\n" +
-         extra;
+         (model_keys ? std::string() : extra);
 }
 
 std::shared_ptr<GroundingDino> tiny_model(const std::string& vocab, CategoryTable cats = {}, const std::string& extra = "") {
@@ -362,6 +364,25 @@ TEST(GroundingDinoModel, PredictByCategoriesAndByCaption) {
   const auto hits = m->text_cache_hits();
   m->predict(b);
   EXPECT_EQ(m->text_cache_hits(), hits + 2);
+}
+
+TEST(GroundingDinoModel, FreezeByConfig) {
+  SEER_REQUIRE_DATA(vocab, kVocab);
+  auto m = tiny_model(vocab, shapes(), "  freeze: [backbone, text_encoder]\n");
+  for (const auto& kv : m->named_parameters()) {
+    const bool frozen = kv.key().rfind("backbone.0.", 0) == 0 || kv.key().rfind("bert.", 0) == 0;
+    EXPECT_EQ(kv.value().requires_grad(), !frozen) << kv.key();
+  }
+  auto cfg = Config::from_string(tiny_yaml(vocab, "  freeze: [transformer.decoderr.]\n"));
+  auto spec = read_model_spec(cfg.root());
+  try {
+    spec.build(shapes());
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("model.freeze: 'transformer.decoderr.' is the prefix of no parameter"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(GroundingDinoModel, ExportFormsEqualTheForward) {
