@@ -182,15 +182,18 @@ torch::Tensor reference(const torch::Tensor& value, const Levels& lv, const torc
   const int64_t* hw = lv.shapes.data_ptr<int64_t>();
   const auto grids = 2 * loc - 1;  // [N, Lq, M, L, P, 2]
   const auto opts = F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false);
+  std::vector<int64_t> sizes;
+  for (int64_t l = 0; l < L; ++l) sizes.push_back(hw[2 * l] * hw[2 * l + 1]);
+  // one split, not a narrow per level: the backward of each narrow would
+  // allocate and fill a gradient as large as all of value
+  const auto levels = value.split_with_sizes(sizes, 1);
   std::vector<torch::Tensor> samples;
-  int64_t start = 0;
   for (int64_t l = 0; l < L; ++l) {
     const int64_t H = hw[2 * l], W = hw[2 * l + 1];
     // [N, H*W, M, D] -> [N*M, D, H, W]
-    auto v = value.narrow(1, start, H * W).flatten(2).transpose(1, 2).reshape({N * M, D, H, W});
+    auto v = levels[l].flatten(2).transpose(1, 2).reshape({N * M, D, H, W});
     auto grid = grids.select(3, l).transpose(1, 2).flatten(0, 1);  // [N*M, Lq, P, 2]
     samples.push_back(F::grid_sample(v, grid, opts));              // [N*M, D, Lq, P]
-    start += H * W;
   }
   auto w = aw.transpose(1, 2).reshape({N * M, 1, Lq, L * P});
   auto out = (torch::stack(samples, -2).flatten(-2) * w).sum(-1);  // [N*M, D, Lq]
