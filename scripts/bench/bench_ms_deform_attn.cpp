@@ -34,9 +34,12 @@ struct Inputs {
   torch::Tensor value, shapes, starts, loc, aw, grad_out;
 };
 
-// Locations as the decoder makes them: a reference point per query and
-// level plus offsets of a few pixels of that level.
-Inputs make_inputs(int64_t N, int64_t Lq) {
+// Locations as the model makes them: a reference point per query, the same
+// normalised point on every level, plus offsets of a few pixels of each
+// level. Decoder queries (900) have reference points anywhere in the image;
+// encoder queries are the S positions of the maps themselves, in order, each
+// with its own pixel centre as the reference point.
+Inputs make_inputs(int64_t N, bool encoder) {
   const std::vector<int64_t> hw = {100, 167, 50, 84, 25, 42, 13, 21};
   const int64_t L = 4, M = 8, D = 32, P = 4;
   Inputs in;
@@ -46,10 +49,23 @@ Inputs make_inputs(int64_t N, int64_t Lq) {
   const int64_t S = sizes.sum().item<int64_t>();
   torch::manual_seed(0);
   in.value = torch::randn({N, S, M, D});
-  auto ref = torch::rand({N, Lq, 1, L, 1, 2});
+  torch::Tensor ref;  // [N, Lq, 2] (x, y)
+  if (encoder) {
+    std::vector<torch::Tensor> centres;
+    for (int64_t l = 0; l < L; ++l) {
+      const int64_t H = hw[2 * l], W = hw[2 * l + 1];
+      auto y = (torch::arange(H, torch::kFloat) + 0.5) / H, x = (torch::arange(W, torch::kFloat) + 0.5) / W;
+      centres.push_back(
+          torch::stack({x.view({1, W}).expand({H, W}), y.view({H, 1}).expand({H, W})}, -1).view({H * W, 2}));
+    }
+    ref = torch::cat(centres).unsqueeze(0).expand({N, S, 2});
+  } else {
+    ref = torch::rand({N, 900, 2});
+  }
+  const int64_t Lq = ref.size(1);
   auto wh =
       torch::stack({in.shapes.select(1, 1), in.shapes.select(1, 0)}, -1).to(torch::kFloat).view({1, 1, 1, L, 1, 2});
-  in.loc = ref + torch::randn({N, Lq, M, L, P, 2}) * 2.0 / wh;
+  in.loc = ref.view({N, Lq, 1, 1, 1, 2}) + torch::randn({N, Lq, M, L, P, 2}) * 2.0 / wh;
   in.aw = torch::randn({N, Lq, M, L * P}).softmax(-1).view({N, Lq, M, L, P});
   in.grad_out = torch::randn({N, Lq, M * D});
   return in;
@@ -147,7 +163,7 @@ int run(int argc, char** argv) {
   std::fprintf(stderr, "threads %d\n", at::get_num_threads());
   for (int64_t N : {1, 2}) {
     const std::string name = "decoder_n" + std::to_string(N);
-    const auto in = make_inputs(N, 900);
+    const auto in = make_inputs(N, /*encoder=*/false);
     for (auto [impl, label] :
          {std::pair{MSDeformAttnImpl::Fused, "fused"}, {MSDeformAttnImpl::Reference, "reference"}}) {
       if (!want(label)) continue;
@@ -159,7 +175,7 @@ int run(int argc, char** argv) {
       report(name.c_str(), "kernel_buffers", "backward", kernel_backward_ms(in, true, repeats));
   }
   if (encoder) {
-    const auto in = make_inputs(1, 100 * 167 + 50 * 84 + 25 * 42 + 13 * 21);
+    const auto in = make_inputs(1, /*encoder=*/true);
     if (want("fused"))
       report("encoder_n1", "fused", "forward", forward_ms(in, MSDeformAttnImpl::Fused, encoder_repeats));
     if (want("reference"))

@@ -42,17 +42,28 @@ def load_official(gdino, tmp):
     return fx.import_official(os.path.abspath(gdino), tmp).multi_scale_deformable_attn_pytorch
 
 
-def make_inputs(N, Lq):
-    """The distribution bench_ms_deform_attn.cpp uses: a reference point per
-    query and level plus offsets of a few pixels."""
+def make_inputs(N, encoder):
+    """The inputs bench_ms_deform_attn.cpp makes: a reference point per query
+    (anywhere for the 900 decoder queries; each map position's own pixel
+    centre, in order, for the encoder), the same on every level, plus offsets
+    of a few pixels of each level."""
     L = len(SHAPES)
     ss = torch.tensor(SHAPES, dtype=torch.int64)
     S = int((ss[:, 0] * ss[:, 1]).sum())
     torch.manual_seed(0)
     value = torch.randn(N, S, M, D)
-    ref = torch.rand(N, Lq, 1, L, 1, 2)
+    if encoder:
+        centres = []
+        for h, w in SHAPES:
+            y = (torch.arange(h, dtype=torch.float32) + 0.5) / h
+            x = (torch.arange(w, dtype=torch.float32) + 0.5) / w
+            centres.append(torch.stack([x.view(1, w).expand(h, w), y.view(h, 1).expand(h, w)], -1).reshape(h * w, 2))
+        ref = torch.cat(centres).unsqueeze(0).expand(N, S, 2)
+    else:
+        ref = torch.rand(N, 900, 2)
+    Lq = ref.shape[1]
     wh = torch.stack([ss[:, 1], ss[:, 0]], -1).float().view(1, 1, 1, L, 1, 2)
-    loc = ref + torch.randn(N, Lq, M, L, P, 2) * 2.0 / wh
+    loc = ref.reshape(N, Lq, 1, 1, 1, 2) + torch.randn(N, Lq, M, L, P, 2) * 2.0 / wh
     aw = torch.randn(N, Lq, M, L * P).softmax(-1).view(N, Lq, M, L, P)
     grad_out = torch.randn(N, Lq, M * D)
     return value, ss, loc, aw, grad_out
@@ -71,7 +82,7 @@ def median_ms(f, repeats):
 def time_official(fn, repeats, encoder_repeats, encoder):
     res = {}
     for N in (1, 2):
-        value, ss, loc, aw, go = make_inputs(N, 900)
+        value, ss, loc, aw, go = make_inputs(N, encoder=False)
 
         def fwd():
             with torch.no_grad():
@@ -84,8 +95,7 @@ def time_official(fn, repeats, encoder_repeats, encoder):
         res[(f"decoder_n{N}", "forward")] = median_ms(fwd, repeats)
         res[(f"decoder_n{N}", "forward_backward")] = median_ms(fwd_bwd, repeats)
     if encoder:
-        S = sum(h * w for h, w in SHAPES)
-        value, ss, loc, aw, _ = make_inputs(1, S)
+        value, ss, loc, aw, _ = make_inputs(1, encoder=True)
 
         def enc():
             with torch.no_grad():

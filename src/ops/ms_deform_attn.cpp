@@ -9,6 +9,9 @@
 #include "ops/ms_deform_attn_kernel.h"
 
 namespace seer {
+// A named namespace around the file's helpers: unity builds put several .cpp
+// files into one translation unit.
+namespace msda {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -184,15 +187,18 @@ torch::Tensor reference(const torch::Tensor& value, const Levels& lv, const torc
   const int64_t* hw = lv.shapes.data_ptr<int64_t>();
   const auto grids = 2 * loc - 1;  // [N, Lq, M, L, P, 2]
   const auto opts = F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false);
+  std::vector<int64_t> sizes;
+  for (int64_t l = 0; l < L; ++l) sizes.push_back(hw[2 * l] * hw[2 * l + 1]);
+  // one split, not a narrow per level: the backward of each narrow would
+  // allocate and fill a gradient as large as all of value
+  const auto levels = value.split_with_sizes(sizes, 1);
   std::vector<torch::Tensor> samples;
-  int64_t start = 0;
   for (int64_t l = 0; l < L; ++l) {
     const int64_t H = hw[2 * l], W = hw[2 * l + 1];
     // [N, H*W, M, D] -> [N*M, D, H, W]
-    auto v = value.narrow(1, start, H * W).flatten(2).transpose(1, 2).reshape({N * M, D, H, W});
+    auto v = levels[l].flatten(2).transpose(1, 2).reshape({N * M, D, H, W});
     auto grid = grids.select(3, l).transpose(1, 2).flatten(0, 1);  // [N*M, Lq, P, 2]
     samples.push_back(F::grid_sample(v, grid, opts));              // [N*M, D, Lq, P]
-    start += H * W;
   }
   auto w = aw.transpose(1, 2).reshape({N * M, 1, Lq, L * P});
   auto out = (torch::stack(samples, -2).flatten(-2) * w).sum(-1);  // [N*M, D, Lq]
@@ -200,12 +206,14 @@ torch::Tensor reference(const torch::Tensor& value, const Levels& lv, const torc
 }
 
 }  // namespace
+}  // namespace msda
 
 torch::Tensor ms_deform_attn(const torch::Tensor& value, const torch::Tensor& spatial_shapes,
                              const torch::Tensor& level_start_index, const torch::Tensor& sampling_locations,
                              const torch::Tensor& attention_weights, MSDeformAttnImpl impl) {
-  const Levels lv = check_inputs(value, spatial_shapes, level_start_index, sampling_locations, attention_weights);
-  const auto dtype = compute_dtype(value, sampling_locations, attention_weights);
+  const msda::Levels lv =
+      msda::check_inputs(value, spatial_shapes, level_start_index, sampling_locations, attention_weights);
+  const auto dtype = msda::compute_dtype(value, sampling_locations, attention_weights);
   // reduced-precision inputs run in float32, whatever autocast would pick for
   // grid_sample and the weighted sum
   AutocastOff autocast_off;
@@ -214,12 +222,12 @@ torch::Tensor ms_deform_attn(const torch::Tensor& value, const torch::Tensor& sp
   // The tracer (TorchScript export) records ATen ops only and cannot see
   // inside the fused kernel: traced graphs take the composition.
   if (impl == MSDeformAttnImpl::Reference || torch::jit::tracer::isTracing()) {
-    out = reference(v, lv, loc, aw);
+    out = msda::reference(v, lv, loc, aw);
   } else {
     if (!value.device().is_cpu())
-      fail("the Fused kernel runs on the CPU, value is on " + value.device().str() +
-           " (use MSDeformAttnImpl::Reference)");
-    out = FusedMSDeformAttn::apply(v.contiguous(), lv.shapes, lv.starts, loc.contiguous(), aw.contiguous());
+      msda::fail("the Fused kernel runs on the CPU, value is on " + value.device().str() +
+                 " (use MSDeformAttnImpl::Reference)");
+    out = msda::FusedMSDeformAttn::apply(v.contiguous(), lv.shapes, lv.starts, loc.contiguous(), aw.contiguous());
   }
   return out.to(value.scalar_type());
 }
@@ -227,20 +235,21 @@ torch::Tensor ms_deform_attn(const torch::Tensor& value, const torch::Tensor& sp
 torch::Tensor ms_deform_sampling_locations(const torch::Tensor& reference_points, const torch::Tensor& offsets,
                                            const torch::Tensor& spatial_shapes) {
   if (!offsets.defined() || offsets.dim() != 6 || offsets.size(5) != 2)
-    throw RuntimeError("ms_deform_sampling_locations: offsets must be [N, Lq, M, L, P, 2], got " + shape(offsets));
+    throw RuntimeError("ms_deform_sampling_locations: offsets must be [N, Lq, M, L, P, 2], got " +
+                       msda::shape(offsets));
   const int64_t N = offsets.size(0), Lq = offsets.size(1), L = offsets.size(3), P = offsets.size(4);
   if (!reference_points.defined() || reference_points.dim() != 4 || reference_points.size(0) != N ||
       reference_points.size(1) != Lq || reference_points.size(2) != L ||
       (reference_points.size(3) != 2 && reference_points.size(3) != 4))
     throw RuntimeError("ms_deform_sampling_locations: reference_points must be [N, Lq, L, 2 | 4] = [" +
                        std::to_string(N) + ", " + std::to_string(Lq) + ", " + std::to_string(L) +
-                       ", 2 | 4] for offsets " + shape(offsets) + ", got " + shape(reference_points));
+                       ", 2 | 4] for offsets " + msda::shape(offsets) + ", got " + msda::shape(reference_points));
   auto ref = reference_points.unsqueeze(2).unsqueeze(4);  // [N, Lq, 1, L, 1, 2 | 4]
   if (reference_points.size(3) == 4) return ref.narrow(-1, 0, 2) + offsets / P * ref.narrow(-1, 2, 2) * 0.5;
   if (!spatial_shapes.defined() || spatial_shapes.dim() != 2 || spatial_shapes.size(0) != L ||
       spatial_shapes.size(1) != 2)
     throw RuntimeError("ms_deform_sampling_locations: spatial_shapes must be [L, 2] = [" + std::to_string(L) +
-                       ", 2] for offsets " + shape(offsets) + ", got " + shape(spatial_shapes));
+                       ", 2] for offsets " + msda::shape(offsets) + ", got " + msda::shape(spatial_shapes));
   // offsets are in pixels of each level: x by W, y by H
   auto normalizer = torch::stack({spatial_shapes.select(1, 1), spatial_shapes.select(1, 0)}, -1);  // [L, 2]
   return ref + offsets / normalizer.to(offsets.device()).view({1, 1, 1, L, 1, 2});
@@ -285,20 +294,21 @@ torch::Tensor MSDeformAttentionImpl::forward(const torch::Tensor& query, const t
                                              const torch::Tensor& input_padding_mask) {
   const int64_t C = options.d_model, M = options.n_heads, L = options.n_levels, P = options.n_points;
   if (!query.defined() || query.dim() != 3 || query.size(2) != C)
-    throw RuntimeError("MSDeformAttention: query must be [N, Lq, " + std::to_string(C) + "], got " + shape(query));
+    throw RuntimeError("MSDeformAttention: query must be [N, Lq, " + std::to_string(C) + "], got " +
+                       msda::shape(query));
   const int64_t N = query.size(0), Lq = query.size(1);
   if (!input_flatten.defined() || input_flatten.dim() != 3 || input_flatten.size(0) != N || input_flatten.size(2) != C)
     throw RuntimeError("MSDeformAttention: input_flatten must be [N, S, C] = [" + std::to_string(N) + ", S, " +
-                       std::to_string(C) + "] for query " + shape(query) + ", got " + shape(input_flatten));
+                       std::to_string(C) + "] for query " + msda::shape(query) + ", got " + msda::shape(input_flatten));
   const int64_t S = input_flatten.size(1);
   if (!spatial_shapes.defined() || spatial_shapes.dim() != 2 || spatial_shapes.size(0) != L)
     throw RuntimeError("MSDeformAttention: spatial_shapes must be [n_levels, 2] = [" + std::to_string(L) +
-                       ", 2], got " + shape(spatial_shapes));
+                       ", 2], got " + msda::shape(spatial_shapes));
   if (input_padding_mask.defined() &&
       (input_padding_mask.dim() != 2 || input_padding_mask.size(0) != N || input_padding_mask.size(1) != S ||
        input_padding_mask.scalar_type() != torch::kBool))
     throw RuntimeError("MSDeformAttention: input_padding_mask must be [N, S] = [" + std::to_string(N) + ", " +
-                       std::to_string(S) + "] bool, got " + shape(input_padding_mask) + " " +
+                       std::to_string(S) + "] bool, got " + msda::shape(input_padding_mask) + " " +
                        c10::toString(input_padding_mask.scalar_type()));
 
   auto value = value_proj(input_flatten);
