@@ -366,6 +366,31 @@ TEST(GroundingDinoModel, PredictByCategoriesAndByCaption) {
   EXPECT_EQ(m->text_cache_hits(), hits + 2);
 }
 
+TEST(GroundingDinoModel, VocabulariesOverTheBudgetRunInChunks) {
+  SEER_REQUIRE_DATA(vocab, kVocab);
+  torch::manual_seed(4);
+  CategoryTable many;
+  for (int i = 0; i < 120; ++i) many.add(i + 1, "class number " + std::to_string(i));
+  auto m = tiny_model(vocab, many, "predict: {num_select: 50}\n");
+  m->eval();
+  Batch b;
+  b.images = torch::randn({1, 3, 64, 64});
+  b.pad_mask = torch::zeros({1, 64, 64}, torch::kBool);
+  Target t;
+  t.size = {64, 64};
+  t.orig_size = {64, 64};
+  b.targets.push_back(t);
+  auto p = m->predict(b).at(0);
+  EXPECT_EQ(p.scores.size(0), 50);
+  EXPECT_TRUE(torch::equal(p.scores, std::get<0>(p.scores.sort(0, true))));
+  EXPECT_GE(p.labels.min().item<int64_t>(), 0);
+  EXPECT_LT(p.labels.max().item<int64_t>(), 120);
+  // 120 names of 4 tokens each do not fit one caption: every chunk ran once
+  const auto hits = m->text_cache_hits();
+  m->predict(b);
+  EXPECT_GE(m->text_cache_hits() - hits, 2);
+}
+
 TEST(GroundingDinoModel, FreezeByConfig) {
   SEER_REQUIRE_DATA(vocab, kVocab);
   auto m = tiny_model(vocab, shapes(), "  freeze: [backbone, text_encoder]\n");
