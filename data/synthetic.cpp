@@ -196,6 +196,34 @@ const std::vector<std::string>& synthetic_color_names() {
   return n;
 }
 
+std::pair<int64_t, int64_t> parse_synthetic_combination(const std::string& entry,
+                                                        const std::vector<std::string>& classes,
+                                                        const std::vector<std::string>& colors) {
+  std::vector<std::string> words;
+  std::string w;
+  for (char ch : entry + " ") {
+    if (ch == ' ' || ch == '\t') {
+      if (!w.empty()) words.push_back(w);
+      w.clear();
+    } else {
+      w += ch;
+    }
+  }
+  if (words.size() != 2) throw ConfigError("'" + entry + "' is not a \"<colour> <class>\" combination");
+  auto index = [&](const std::string& word, const std::vector<std::string>& known, const char* what,
+                   const char* key) -> int64_t {
+    auto it = std::find(known.begin(), known.end(), word);
+    if (it != known.end()) return static_cast<int64_t>(it - known.begin());
+    std::string near = nearest(word, known), all;
+    for (const auto& k : known) all += (all.empty() ? "" : ", ") + k;
+    throw ConfigError("'" + entry + "': " + what + " '" + word + "' is not in " + key + " [" + all + "]" +
+                      (near.empty() ? "" : " (did you mean '" + near + "'?)") + "; entries read \"<colour> <class>\"");
+  };
+  const int64_t color = index(words[0], colors, "colour", "colors");
+  const int64_t cls = index(words[1], classes, "class", "classes");
+  return {cls, color};
+}
+
 struct SyntheticDataset::Rendered {
   cv::Mat image;                         // RGB uint8
   std::vector<SyntheticObject> objects;  // drawn, in order
@@ -212,7 +240,6 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
     auto it = std::find(shapes.begin(), shapes.end(), options_.classes[i]);
     if (it == shapes.end()) throw ConfigError("synthetic: unknown shape '" + options_.classes[i] + "'");
     shape_ids_.push_back(static_cast<int>(it - shapes.begin()));
-    categories_.add(static_cast<int64_t>(i) + 1, options_.classes[i]);
     tag_names_.push_back(options_.classes[i]);
   }
   for (const auto& c : options_.colors) {
@@ -221,6 +248,46 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
     rgb_.push_back(color_table()[it - colors.begin()]);
     tag_names_.push_back(c);
   }
+  const int64_t n_cls = static_cast<int64_t>(options_.classes.size());
+  const int64_t n_col = static_cast<int64_t>(options_.colors.size());
+  if (options_.categories == "classes") {
+    for (int64_t i = 0; i < n_cls; ++i) categories_.add(i + 1, options_.classes[i]);
+  } else if (options_.categories == "color_classes") {
+    for (int64_t col = 0; col < n_col; ++col)  // colour-major, as category_of()
+      for (int64_t cls = 0; cls < n_cls; ++cls)
+        categories_.add(col * n_cls + cls + 1, options_.colors[col] + " " + options_.classes[cls]);
+  } else {
+    throw ConfigError("synthetic: unknown categories '" + options_.categories + "' (classes or color_classes)");
+  }
+
+  const std::string& mode = options_.holdout_mode;
+  if (mode != "exclude" && mode != "only" && mode != "all")
+    throw ConfigError("synthetic: unknown holdout_mode '" + mode + "' (exclude, only or all)");
+  std::set<std::pair<int64_t, int64_t>> held;
+  for (const auto& entry : options_.holdout) {
+    try {
+      if (!held.insert(parse_synthetic_combination(entry, options_.classes, options_.colors)).second)
+        throw ConfigError("'" + entry + "' is listed twice");
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("synthetic: holdout: ") + e.what());
+    }
+  }
+  if (mode == "only" && held.empty()) throw ConfigError("synthetic: holdout_mode only needs a non-empty holdout");
+  if (mode != "all" && !held.empty()) {
+    for (int64_t col = 0; col < n_col; ++col)
+      for (int64_t cls = 0; cls < n_cls; ++cls)
+        if ((held.count({cls, col}) > 0) == (mode == "only")) allowed_.push_back({cls, col});
+    if (allowed_.empty()) throw ConfigError("synthetic: holdout excludes every colour x class combination");
+  }
+  if (options_.caption_names != "all" && options_.caption_names != "drawable")
+    throw ConfigError("synthetic: unknown caption_names '" + options_.caption_names + "' (all or drawable)");
+  drawable_.assign(static_cast<size_t>(categories_.size()), allowed_.empty());
+  for (const auto& [cls, col] : allowed_) drawable_[category_of(SyntheticObject{cls, col})] = true;
+}
+
+int64_t SyntheticDataset::category_of(const SyntheticObject& o) const {
+  if (options_.categories == "classes") return o.cls;
+  return o.color * static_cast<int64_t>(options_.classes.size()) + o.cls;
 }
 
 uint64_t SyntheticDataset::image_seed(int64_t index) const {
@@ -262,8 +329,14 @@ SyntheticDataset::Rendered SyntheticDataset::render(int64_t index) const {
     const double smin = std::max(8.0, 0.08 * side), smax = std::max(smin, 0.5 * side);
     for (int64_t k = 0; k < n; ++k) {
       Candidate c;
-      c.cls = rng.randint(0, n_cls - 1);
-      c.color = rng.randint(0, n_col - 1);
+      if (allowed_.empty()) {  // every combination: two draws, as before holdouts existed
+        c.cls = rng.randint(0, n_cls - 1);
+        c.color = rng.randint(0, n_col - 1);
+      } else {
+        const auto& pair = allowed_[rng.randint(0, static_cast<int64_t>(allowed_.size()) - 1)];
+        c.cls = pair.first;
+        c.color = pair.second;
+      }
       const double s = std::exp(rng.uniform(std::log(smin), std::log(smax)));  // small to large, log-uniform
       const double x0 = rng.uniform(0, w - s), y0 = rng.uniform(0, h - s);
       c.shade = rng.uniform(0.8, 1.1);
@@ -380,15 +453,16 @@ Sample SyntheticDataset::get(int64_t index) const {
   } else {
     for (size_t k = 0; k < r.objects.size(); ++k) chosen.push_back(k);
   }
-  std::vector<Span> class_spans;
+  std::vector<Span> category_spans(categories_.names.size());  // per category: its name in the caption
   if (options_.caption == "classes") {
-    for (const auto& name : options_.classes) {
+    for (size_t c = 0; c < categories_.names.size(); ++c) {
+      if (options_.caption_names == "drawable" && !drawable_[c]) continue;
       int64_t b = static_cast<int64_t>(t.caption.size());
-      t.caption += name;
-      class_spans.push_back({b, static_cast<int64_t>(t.caption.size())});
+      t.caption += categories_.names[c];
+      category_spans[c] = {b, static_cast<int64_t>(t.caption.size())};
       t.caption += " . ";
     }
-    t.caption.pop_back();  // "circle . square . triangle ."
+    t.caption.pop_back();  // "circle . square . triangle ." or "red circle . red square . ..."
   }
 
   const int64_t n = static_cast<int64_t>(chosen.size());
@@ -400,13 +474,13 @@ Sample SyntheticDataset::get(int64_t index) const {
   for (int64_t i = 0; i < n; ++i) {
     const SyntheticObject& o = r.objects[chosen[i]];
     for (int c = 0; c < 4; ++c) t.boxes[i][c] = o.box[c];
-    t.labels[i] = o.cls;
+    t.labels[i] = category_of(o);
     t.area[i] = static_cast<float>(o.area);
     if (options_.with_masks) {
       const cv::Mat& m = r.masks[chosen[i]];  // 0/1 CV_8U, continuous
       std::memcpy(t.masks[i].data_ptr<uint8_t>(), m.data, static_cast<size_t>(h * w));
     }
-    if (options_.caption == "classes") t.tokens_positive.push_back({class_spans[o.cls]});
+    if (options_.caption == "classes") t.tokens_positive.push_back({category_spans[category_of(o)]});
     else if (options_.caption == "referring") t.tokens_positive.push_back({r.head});
     else t.tokens_positive.emplace_back();
   }
@@ -424,8 +498,15 @@ Sample SyntheticDataset::get(int64_t index) const {
 }
 
 std::string SyntheticDataset::describe() const {
+  std::string held;
+  for (const auto& h : options_.holdout) held += (held.empty() ? "" : ", ") + h;
   return "synthetic(" + options_.split + ", " + std::to_string(size()) + " images, seed " +
-         std::to_string(options_.seed) + ", caption " + options_.caption + ")";
+         std::to_string(options_.seed) + ", caption " + options_.caption + ", categories " + options_.categories +
+         " (" + std::to_string(categories_.size()) + ")" +
+         (held.empty() ? std::string()
+                       : ", holdout " + options_.holdout_mode + (options_.holdout_mode == "all" ? " (ignored)" : "") +
+                             " [" + held + "]") +
+         (options_.caption_names == "drawable" ? ", caption_names drawable" : "") + ")";
 }
 
 DatasetBuilder read_synthetic_dataset(const ConfigSection& s, const DatasetContext& ctx) {
@@ -466,6 +547,38 @@ DatasetBuilder read_synthetic_dataset(const ConfigSection& s, const DatasetConte
     s.fail("caption", "expects classes, referring or none, got '" + o.caption + "'");
   if (o.caption == "referring" && o.min_objects < 1) s.fail("min_objects", "must be >= 1 for caption: referring");
   o.with_masks = s.get<bool>("with_masks", o.with_masks, "provide instance masks of the visible pixels");
+  o.categories = s.get<std::string>("categories", o.categories,
+                                    "classes (one category per class) or color_classes (one per \"<colour> <class>\", "
+                                    "colour-major: red circle, red square, ..., green circle, ...)");
+  if (o.categories != "classes" && o.categories != "color_classes")
+    s.fail("categories", "expects classes or color_classes, got '" + o.categories + "'");
+  o.holdout = s.get<std::vector<std::string>>("holdout", o.holdout,
+                                              "held-out \"<colour> <class>\" combinations, e.g. [\"blue triangle\"] "
+                                              "(see holdout_mode)");
+  std::set<std::pair<int64_t, int64_t>> held;
+  for (const auto& entry : o.holdout) {
+    std::pair<int64_t, int64_t> p;
+    try {
+      p = parse_synthetic_combination(entry, o.classes, o.colors);
+    } catch (const ConfigError& e) {
+      s.fail("holdout", e.what());
+    }
+    if (!held.insert(p).second) s.fail("holdout", "'" + entry + "' is listed twice");
+  }
+  o.holdout_mode = s.get<std::string>("holdout_mode", o.holdout_mode,
+                                      "exclude (holdout combinations are never drawn), only (every object is one of "
+                                      "them) or all (holdout ignored)");
+  if (o.holdout_mode != "exclude" && o.holdout_mode != "only" && o.holdout_mode != "all")
+    s.fail("holdout_mode", "expects exclude, only or all, got '" + o.holdout_mode + "'");
+  if (o.holdout_mode == "only" && held.empty()) s.fail("holdout_mode", "only needs a non-empty holdout list");
+  if (o.holdout_mode == "exclude" && held.size() == o.classes.size() * o.colors.size())
+    s.fail("holdout", "excludes every colour x class combination: nothing is left to draw");
+  o.caption_names = s.get<std::string>("caption_names", o.caption_names,
+                                       "caption: classes lists all category names, or drawable: only those the "
+                                       "holdout lets occur (for training captions that never name a held-out "
+                                       "combination; evaluation scores per category only on the full list)");
+  if (o.caption_names != "all" && o.caption_names != "drawable")
+    s.fail("caption_names", "expects all or drawable, got '" + o.caption_names + "'");
   return [o] { return std::make_shared<SyntheticDataset>(o); };
 }
 

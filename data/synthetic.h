@@ -5,6 +5,7 @@
 // fixture of the data tests.
 //
 //   dataset: {type: synthetic, num_images: 200, seed: 0, caption: classes}
+//   dataset: {type: synthetic, categories: color_classes, holdout: ["blue triangle"]}
 //
 // Every image is a pure function of (seed, split, index): get() renders it from a
 // generator seeded by those three, so workers share no state, train and val
@@ -37,9 +38,33 @@
 //             Every expression is checked against the scene before it is used.
 //   none      empty caption.
 // Tags: multi-hot over classes followed by colours (tag_names()).
+//
+// Categories (`categories:`):
+//   classes        one category per class (labels index `classes`).
+//   color_classes  one category per combination, named "<colour> <class>", in
+//                  colour-major order: "red circle", "red square", ..., "green
+//                  circle", ...; label = colour index * classes + class index.
+//                  caption: classes then lists those names ("red circle . red
+//                  square . ..."), each box's span covering its category's name.
+// Held-out combinations (`holdout: ["blue triangle", ...]`, each "<colour>
+// <class>" of `colors` x `classes`) with `holdout_mode:`
+//   exclude  (default) they are never drawn;
+//   only     every drawn object is one of them;
+//   all      the list is ignored.
+// With a restriction in force each object draws its (class, colour) pair from
+// the allowed combinations in one draw (colour-major order, whatever the order
+// of the list), so no rejection loop; without one, class and colour are drawn
+// apart, as they always were (the same images bit for bit).
+// The category table always names every category, and so does the classes
+// caption unless `caption_names: drawable`, which lists only the categories
+// that can occur: training captions that never name a held-out combination
+// (with `all` the held-out names are in every caption, with no box: trained as
+// negatives). Keep validation at `all`: the model scores per category only a
+// caption that is the full category prompt.
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "data/dataset.h"
@@ -56,6 +81,10 @@ struct SyntheticOptions {
   std::vector<std::string> colors{"red", "green", "blue", "yellow", "purple", "orange"};
   std::string caption = "classes";  // classes | referring | none
   bool with_masks = true;
+  std::string categories = "classes";  // classes | color_classes
+  std::vector<std::string> holdout;    // "<colour> <class>" combinations
+  std::string holdout_mode = "exclude";  // exclude | only | all
+  std::string caption_names = "all";     // all | drawable (caption: classes)
 };
 
 // One drawn object of a scene (all of them, also in referring mode).
@@ -70,6 +99,12 @@ struct SyntheticObject {
 const std::vector<std::string>& synthetic_shape_names();
 const std::vector<std::string>& synthetic_color_names();
 
+// The (class, colour) indices of a holdout entry "<colour> <class>" over these
+// lists; throws ConfigError with the reason when it names no such combination.
+std::pair<int64_t, int64_t> parse_synthetic_combination(const std::string& entry,
+                                                        const std::vector<std::string>& classes,
+                                                        const std::vector<std::string>& colors);
+
 class SyntheticDataset : public Dataset {
  public:
   explicit SyntheticDataset(SyntheticOptions options);
@@ -83,6 +118,11 @@ class SyntheticDataset : public Dataset {
   std::vector<SyntheticObject> scene(int64_t index) const;
   // classes then colours: the vocabulary of Target::tags.
   const std::vector<std::string>& tag_names() const { return tag_names_; }
+  // The category (label) of a drawn object under options().categories.
+  int64_t category_of(const SyntheticObject& o) const;
+  // The (class, colour) pairs objects are drawn from, colour-major; empty when
+  // every combination is allowed.
+  const std::vector<std::pair<int64_t, int64_t>>& allowed_combinations() const { return allowed_; }
   const SyntheticOptions& options() const { return options_; }
 
  private:
@@ -95,6 +135,8 @@ class SyntheticDataset : public Dataset {
   std::vector<std::string> tag_names_;
   std::vector<int> shape_ids_;                 // per class: index into synthetic_shape_names()
   std::vector<std::array<uint8_t, 3>> rgb_;    // per colour
+  std::vector<std::pair<int64_t, int64_t>> allowed_;  // (class, colour); empty: all
+  std::vector<bool> drawable_;                        // per category: can an object have it?
 };
 
 }  // namespace seer

@@ -263,6 +263,316 @@ TEST(Synthetic, ConfigDefaultsAndErrors) {
   EXPECT_FALSE(err("dataset: {type: synthetic, colours: [red]}").empty());
 }
 
+// FNV-1a over the bytes of a sample: its annotations (boxes, labels, areas,
+// masks, tags, caption, spans) and, apart, its pixels.
+struct Fnv {
+  uint64_t h = 0xcbf29ce484222325ull;
+  void add(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < n; ++i) {
+      h ^= p[i];
+      h *= 0x100000001b3ull;
+    }
+  }
+  void add(const torch::Tensor& t) {
+    if (!t.defined()) return add("undefined", 9);
+    auto c = t.contiguous();
+    add(c.data_ptr(), static_cast<size_t>(c.nbytes()));
+  }
+  void add(int64_t v) { add(&v, sizeof v); }
+};
+
+uint64_t annotation_hash(const Sample& s) {
+  Fnv f;
+  const Target& t = s.target;
+  f.add(t.boxes);
+  f.add(t.labels);
+  f.add(t.area);
+  f.add(t.masks);
+  f.add(t.tags);
+  f.add(t.caption.data(), t.caption.size());
+  for (const auto& spans : t.tokens_positive) {
+    f.add(static_cast<int64_t>(spans.size()));
+    for (const Span& sp : spans) {
+      f.add(sp.begin);
+      f.add(sp.end);
+    }
+  }
+  return f.h;
+}
+
+uint64_t pixel_hash(const Sample& s) {
+  Fnv f;
+  f.add(static_cast<int64_t>(s.image.rows));
+  f.add(static_cast<int64_t>(s.image.cols));
+  for (int y = 0; y < s.image.rows; ++y) f.add(s.image.ptr(y), static_cast<size_t>(s.image.cols) * s.image.elemSize());
+  return f.h;
+}
+
+// The scenes of the default category mode, pinned to hashes computed before
+// the colour-class categories and held-out combinations were added: with
+// `categories: classes` and no holdout the images, boxes, masks, captions and
+// spans are the same, bit for bit. (The pixel hashes rest on OpenCV's float
+// resize and libm's exp/log giving the same results; if only they change on
+// another machine, the annotation hashes still hold.)
+TEST(Synthetic, DefaultCategoriesUnchangedBitForBit) {
+  struct Case {
+    std::string caption;
+    uint64_t annotations, pixels;
+  };
+  const std::vector<Case> cases = {
+      {"classes", 0xae25ded39b30e7f4ull, 0xf82d9d0b1638be04ull},
+      {"referring", 0x40844b4c96a70193ull, 0x75138ca023f4ba2cull},
+      {"none", 0x01fe187d8f2fa52cull, 0xf82d9d0b1638be04ull},
+  };
+  for (const Case& c : cases) {
+    SyntheticOptions o = small_options(c.caption);
+    if (c.caption == "referring") o.colors = {"red", "green", "blue"};
+    SyntheticDataset d(o);
+    Fnv ann, pix;
+    for (int64_t i = 0; i < 12; ++i) {
+      Sample s = d.get(i);
+      ann.add(static_cast<int64_t>(annotation_hash(s)));
+      pix.add(static_cast<int64_t>(pixel_hash(s)));
+    }
+    EXPECT_EQ(ann.h, c.annotations) << c.caption << std::hex << " annotations 0x" << ann.h;
+    EXPECT_EQ(pix.h, c.pixels) << c.caption << std::hex << " pixels 0x" << pix.h;
+  }
+}
+
+// ------------------------------------------------------------ colour-class categories, held-out combinations
+
+const std::vector<std::string> kHeld = {"blue triangle", "red square", "yellow circle"};
+
+std::string combo(const SyntheticDataset& d, const SyntheticObject& o) {
+  return d.options().colors[o.color] + " " + d.options().classes[o.cls];
+}
+
+TEST(Synthetic, ColorClassCategoriesNameEveryCombinationAndSpansCoverThem) {
+  SyntheticOptions opt = small_options();
+  opt.categories = "color_classes";
+  SyntheticDataset d(opt), by_class(small_options());
+  ASSERT_EQ(d.categories().size(), 18);  // 6 colours x 3 classes, colour-major
+  EXPECT_EQ(d.categories().names[0], "red circle");
+  EXPECT_EQ(d.categories().names[1], "red square");
+  EXPECT_EQ(d.categories().names[3], "green circle");
+  EXPECT_EQ(d.categories().names[17], "orange triangle");
+  EXPECT_EQ(d.categories().ids[17], 18);
+  std::string expected;
+  for (const auto& name : d.categories().names) expected += name + " . ";
+  expected.pop_back();
+  EXPECT_NE(d.describe().find("categories color_classes"), std::string::npos) << d.describe();
+  std::set<int64_t> labels;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    Sample s = d.get(i), c = by_class.get(i);
+    const Target& t = s.target;
+    EXPECT_EQ(t.caption, expected);
+    // the same scenes as with categories: classes; only labels and spans differ
+    EXPECT_TRUE(torch::equal(t.boxes, c.target.boxes)) << i;
+    EXPECT_TRUE(torch::equal(t.masks, c.target.masks)) << i;
+    EXPECT_TRUE(torch::equal(t.tags, c.target.tags)) << i;
+    cv::Mat diff;
+    cv::absdiff(s.image, c.image, diff);
+    EXPECT_EQ(cv::countNonZero(diff.reshape(1)), 0) << i;
+    auto objs = d.scene(i);
+    ASSERT_EQ(static_cast<int64_t>(objs.size()), t.num_boxes());
+    ASSERT_EQ(t.tokens_positive.size(), objs.size());
+    for (size_t k = 0; k < objs.size(); ++k) {
+      const int64_t label = t.labels[k].item<int64_t>();
+      EXPECT_EQ(label, objs[k].color * 3 + objs[k].cls);
+      EXPECT_EQ(label, d.category_of(objs[k]));
+      EXPECT_EQ(d.categories().names[label], combo(d, objs[k]));
+      ASSERT_EQ(t.tokens_positive[k].size(), 1u);
+      EXPECT_EQ(span_text(t.caption, t.tokens_positive[k][0]), combo(d, objs[k]));
+      labels.insert(label);
+    }
+  }
+  EXPECT_GT(labels.size(), 10u);
+}
+
+TEST(Synthetic, HoldoutExcludeNeverDrawsTheHeldOutCombinations) {
+  SyntheticOptions opt = small_options();
+  opt.num_images = 200;
+  opt.min_size = 64;
+  opt.max_size = 96;
+  opt.categories = "color_classes";
+  opt.holdout = kHeld;  // holdout_mode defaults to exclude
+  SyntheticDataset d(opt);
+  EXPECT_EQ(d.categories().size(), 18);  // the table still names every combination
+  EXPECT_EQ(d.allowed_combinations().size(), 15u);
+  EXPECT_NE(d.describe().find("holdout exclude [blue triangle, red square, yellow circle]"), std::string::npos)
+      << d.describe();
+  std::map<std::string, int> seen;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    auto hw = d.image_size(i);
+    Sample s = d.get(i);
+    EXPECT_EQ(hw[0], s.image.rows);
+    EXPECT_EQ(hw[1], s.image.cols);
+    auto objs = d.scene(i);
+    for (size_t k = 0; k < objs.size(); ++k) {
+      ++seen[combo(d, objs[k])];
+      EXPECT_EQ(d.categories().names[s.target.labels[k].item<int64_t>()], combo(d, objs[k]));
+    }
+  }
+  for (const auto& h : kHeld) EXPECT_EQ(seen.count(h), 0u) << h;
+  EXPECT_EQ(seen.size(), 15u);  // every other combination is drawn
+  // deterministic per index like every other mode
+  EXPECT_TRUE(same_sample(d.get(5), SyntheticDataset(opt).get(5)));
+  // caption_names: drawable leaves the held-out names out of the caption; the
+  // scenes stay the same and the spans still cover each box's name
+  SyntheticOptions drawable_opt = opt;
+  drawable_opt.caption_names = "drawable";
+  SyntheticDataset dr(drawable_opt);
+  EXPECT_EQ(dr.categories().size(), 18);
+  for (int64_t i = 0; i < 20; ++i) {
+    Sample a = d.get(i), b = dr.get(i);
+    for (const auto& h : kHeld) {
+      EXPECT_NE(a.target.caption.find(h + " ."), std::string::npos) << h;
+      EXPECT_EQ(b.target.caption.find(h), std::string::npos) << h;
+    }
+    EXPECT_EQ(std::count(b.target.caption.begin(), b.target.caption.end(), '.'), 15);
+    EXPECT_TRUE(torch::equal(a.target.boxes, b.target.boxes));
+    EXPECT_TRUE(torch::equal(a.target.labels, b.target.labels));
+    auto objs = dr.scene(i);
+    for (size_t k = 0; k < objs.size(); ++k)
+      EXPECT_EQ(span_text(b.target.caption, b.target.tokens_positive[k][0]), combo(dr, objs[k]));
+  }
+  // holdout_mode all ignores the list: the scenes of no holdout at all
+  opt.holdout_mode = "all";
+  SyntheticDataset all(opt);
+  opt.holdout.clear();
+  opt.holdout_mode = "exclude";
+  SyntheticDataset none(opt);
+  EXPECT_TRUE(all.allowed_combinations().empty());
+  for (int64_t i : {0, 1, 2}) EXPECT_TRUE(same_sample(all.get(i), none.get(i))) << i;
+}
+
+TEST(Synthetic, HoldoutOnlyDrawsOnlyTheHeldOutCombinations) {
+  SyntheticOptions opt = small_options();
+  opt.num_images = 100;
+  opt.min_size = 64;
+  opt.max_size = 96;
+  opt.categories = "color_classes";
+  opt.holdout = {kHeld[2], kHeld[0], kHeld[1]};  // the order of the list does not matter
+  opt.holdout_mode = "only";
+  SyntheticDataset d(opt);
+  SyntheticOptions sorted = opt;
+  sorted.holdout = kHeld;
+  EXPECT_TRUE(same_sample(d.get(3), SyntheticDataset(sorted).get(3)));
+  std::map<std::string, int> seen;
+  int64_t objects = 0;
+  for (int64_t i = 0; i < d.size(); ++i) {
+    Sample s = d.get(i);
+    auto objs = d.scene(i);
+    for (size_t k = 0; k < objs.size(); ++k) {
+      ++seen[combo(d, objs[k])];
+      EXPECT_EQ(span_text(s.target.caption, s.target.tokens_positive[k][0]), combo(d, objs[k]));
+    }
+    objects += static_cast<int64_t>(objs.size());
+  }
+  EXPECT_GT(objects, 150);
+  EXPECT_EQ(seen.size(), 3u);
+  for (const auto& h : kHeld) EXPECT_GT(seen[h], 20) << h;
+
+  // a single held-out combination, every caption mode: scenes still come out
+  opt.holdout = {"blue triangle"};
+  opt.num_images = 30;
+  for (const std::string caption : {"classes", "referring", "none"}) {
+    opt.caption = caption;
+    SyntheticDataset one(opt);
+    for (int64_t i = 0; i < one.size(); ++i) {
+      Sample s = one.get(i);
+      ASSERT_GT(s.target.num_boxes(), 0) << caption << " " << i;
+      for (const auto& o : one.scene(i)) EXPECT_EQ(combo(one, o), "blue triangle") << caption << " " << i;
+      for (int64_t k = 0; k < s.target.num_boxes(); ++k)
+        EXPECT_EQ(one.categories().names[s.target.labels[k].item<int64_t>()], "blue triangle");
+    }
+  }
+}
+
+TEST(Synthetic, ReferringExpressionsStayUniqueUnderHoldout) {
+  for (const std::string mode : {"exclude", "only"}) {
+    SyntheticOptions opt = small_options("referring");
+    opt.num_images = 60;
+    opt.colors = {"red", "green", "blue"};
+    opt.holdout = mode == "only" ? std::vector<std::string>{"blue triangle"}
+                                 : std::vector<std::string>{"blue triangle", "red square", "green circle"};
+    opt.holdout_mode = mode;
+    SyntheticDataset d(opt);
+    for (int64_t i = 0; i < d.size(); ++i) {
+      Sample s = d.get(i);
+      const Target& t = s.target;
+      ASSERT_EQ(t.num_boxes(), 1) << mode << " " << i;
+      auto objs = d.scene(i);
+      Span head;
+      auto who = resolve(t.caption, objs, d, s.image.rows, s.image.cols, &head);
+      ASSERT_EQ(who.size(), 1u) << mode << " " << i << ": '" << t.caption << "'";
+      EXPECT_TRUE(t.tokens_positive[0][0] == head) << t.caption;
+      const std::string named = combo(d, objs[who[0]]);
+      const bool held = std::find(opt.holdout.begin(), opt.holdout.end(), named) != opt.holdout.end();
+      EXPECT_EQ(held, mode == "only") << t.caption;
+    }
+  }
+}
+
+TEST(Synthetic, HoldoutConfigKeysAndErrors) {
+  auto build = [](const std::string& yaml) {
+    Config cfg = Config::from_string(yaml, "<test>");
+    DatasetContext ctx;
+    ctx.split = "val";
+    auto ds = read_dataset(cfg.section("dataset"), ctx)();
+    cfg.check_unknown_keys();
+    return ds;
+  };
+  auto ds = build(
+      "dataset: {type: synthetic, num_images: 4, categories: color_classes, holdout: [blue triangle, \"red  square\"], "
+      "holdout_mode: only}");
+  EXPECT_EQ(ds->categories().size(), 18);
+  auto* syn = dynamic_cast<SyntheticDataset*>(ds.get());
+  ASSERT_NE(syn, nullptr);
+  EXPECT_EQ(syn->allowed_combinations().size(), 2u);
+  EXPECT_EQ(build("dataset: {type: synthetic}")->categories().size(), 3);
+  auto two = build("dataset: {type: synthetic, categories: color_classes, classes: [circle, square], colors: [red, blue]}");
+  EXPECT_EQ(two->get(0).target.caption, "red circle . red square . blue circle . blue square .");
+  auto err = [&](const std::string& yaml) -> std::string {
+    try {
+      build(yaml);
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto expect_error = [&](const std::string& yaml, const std::vector<std::string>& parts) {
+    const std::string e = err(yaml);
+    ASSERT_FALSE(e.empty()) << yaml;
+    for (const auto& p : parts) EXPECT_NE(e.find(p), std::string::npos) << "'" << p << "' not in: " << e;
+  };
+  expect_error("dataset: {type: synthetic, holdout: [blue trianlge]}",
+               {"dataset.holdout", "blue trianlge", "did you mean 'triangle'"});
+  expect_error("dataset: {type: synthetic, holdout: [red star]}", {"dataset.holdout", "red star", "classes"});
+  expect_error("dataset: {type: synthetic, colors: [red, green], holdout: [blue circle]}",
+               {"dataset.holdout", "blue circle", "colors"});
+  expect_error("dataset: {type: synthetic, holdout: [triangle blue]}", {"dataset.holdout", "triangle blue"});
+  expect_error("dataset: {type: synthetic, holdout: [blue]}", {"dataset.holdout", "'blue'"});
+  expect_error("dataset: {type: synthetic, holdout: [blue triangle, red square, blue triangle]}",
+               {"dataset.holdout", "blue triangle", "twice"});
+  expect_error("dataset: {type: synthetic, holdout: [blue triangle], holdout_mode: some}", {"dataset.holdout_mode", "some"});
+  expect_error("dataset: {type: synthetic, holdout_mode: only}", {"dataset.holdout_mode"});
+  expect_error("dataset: {type: synthetic, classes: [circle], colors: [red], holdout: [red circle]}",
+               {"dataset.holdout", "every"});
+  expect_error("dataset: {type: synthetic, categories: colour_classes}", {"dataset.categories", "colour_classes"});
+  expect_error("dataset: {type: synthetic, caption_names: some}", {"dataset.caption_names", "some"});
+  // the dataset itself checks too (code that builds options by hand)
+  SyntheticOptions o = small_options();
+  o.holdout = {"pink circle"};
+  EXPECT_THROW(SyntheticDataset{o}, ConfigError);
+  o.holdout = {"blue circle", "blue circle"};
+  EXPECT_THROW(SyntheticDataset{o}, ConfigError);
+  o.holdout.clear();
+  o.holdout_mode = "only";
+  EXPECT_THROW(SyntheticDataset{o}, ConfigError);
+}
+
 // ------------------------------------------------------------ loader determinism
 
 const char* kAugment = R"(
