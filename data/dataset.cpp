@@ -20,6 +20,7 @@ DatasetBuilder read_dataset(const ConfigSection& section, const DatasetContext& 
       // SEER_DATASET_TABLE: readers add their row here
       {"coco", &read_coco_dataset},
       {"odvg", &read_odvg_dataset},
+      {"flickr30k_entities", &read_flickr30k_dataset},
       {"refcoco", &read_refcoco_dataset},
       {"tagging", &read_tagging_dataset},
       {"synthetic", &read_synthetic_dataset},

@@ -9,6 +9,7 @@ namespace seer {
 DatasetBuilder read_synthetic_dataset(const ConfigSection& section, const DatasetContext& ctx);
 DatasetBuilder read_coco_dataset(const ConfigSection& section, const DatasetContext& ctx);
 DatasetBuilder read_odvg_dataset(const ConfigSection& section, const DatasetContext& ctx);
+DatasetBuilder read_flickr30k_dataset(const ConfigSection& section, const DatasetContext& ctx);
 DatasetBuilder read_refcoco_dataset(const ConfigSection& section, const DatasetContext& ctx);
 DatasetBuilder read_tagging_dataset(const ConfigSection& section, const DatasetContext& ctx);
 

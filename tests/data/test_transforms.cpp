@@ -2,7 +2,10 @@
 // consistent through flip, crop, resize and pad.
 #include <gtest/gtest.h>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include <filesystem>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -12,6 +15,7 @@
 #include "data/transforms.h"
 #include "data/pil_resize.h"
 #include "pt_fixture.h"
+#include "reader_test_util.h"
 #include "test_util.h"
 
 namespace seer {
@@ -283,6 +287,43 @@ TEST(Transforms, FlipKeepsSpansOnTheirPhrase) {
   EXPECT_EQ(span_text(s.target.caption, s.target.tokens_positive[0][0]), "red circle");
   EXPECT_EQ(span_text(s.target.caption, s.target.tokens_positive[1][0]), "blue square");
   EXPECT_TRUE(torch::equal(s.target.boxes, torch::tensor({{70.f, 10.f, 90.f, 30.f}, {10.f, 5.f, 40.f, 40.f}})));
+}
+
+TEST(Transforms, Flickr30kSpansSurviveFlipAndResize) {
+  // a Flickr30k Entities sample written here: 80 x 60 image, three boxed phrases,
+  // "left" and "right" in the caption so the flip moves the spans after them
+  std::string dir = test::temp_dir("flickr_transforms");
+  for (const char* sub : {"Sentences", "Annotations", "images"}) std::filesystem::create_directories(dir + "/" + sub);
+  test::write_text(dir + "/Sentences/7.txt",
+                   "[/EN#1/people A man] on the left holds [/EN#2/other a red ball] in [/EN#3/bodyparts his right hand] .\n");
+  auto obj = [](int id, const char* xmin, const char* ymin, const char* xmax, const char* ymax) {
+    return "<object><name>" + std::to_string(id) + "</name><bndbox><xmin>" + xmin + "</xmin><ymin>" + ymin +
+           "</ymin><xmax>" + xmax + "</xmax><ymax>" + ymax + "</ymax></bndbox></object>";
+  };
+  test::write_text(dir + "/Annotations/7.xml", "<annotation><size><width>80</width><height>60</height></size>" +
+                                                   obj(1, "11", "6", "40", "50") + obj(2, "51", "11", "60", "20") +
+                                                   obj(3, "46", "21", "55", "30") + "</annotation>");
+  cv::imwrite(dir + "/images/7.jpg", cv::Mat(60, 80, CV_8UC3, cv::Scalar(40, 90, 140)));
+  Sample s = test::build_dataset("type: flickr30k_entities\n", OnError::Fail, dir)->get(0);
+  ASSERT_EQ(s.target.num_boxes(), 3);
+  EXPECT_EQ(span_text(s.target.caption, s.target.tokens_positive[2][0]), "his right hand");
+
+  auto list = parse("transforms: [{type: random_horizontal_flip, p: 1.0}, {type: resize, size: 120, max_size: 1000}]");
+  SampleRng rng(5);
+  apply_transforms(list, s, rng);
+  const Target& t = s.target;
+  EXPECT_EQ(t.caption, "A man on the right holds a red ball in his left hand .");
+  ASSERT_EQ(t.tokens_positive.size(), 3u);
+  EXPECT_EQ(span_text(t.caption, t.tokens_positive[0][0]), "A man");
+  EXPECT_EQ(span_text(t.caption, t.tokens_positive[1][0]), "a red ball");
+  EXPECT_EQ(span_text(t.caption, t.tokens_positive[2][0]), "his left hand");
+  EXPECT_EQ(s.image.rows, 120);
+  EXPECT_EQ(s.image.cols, 160);
+  // edges [10,5,40,50], [50,10,60,20], [45,20,55,30] mirrored in x (width 80), then x2
+  EXPECT_TRUE(torch::allclose(t.boxes, torch::tensor({{80.f, 10.f, 140.f, 100.f}, {40.f, 20.f, 60.f, 40.f},
+                                                      {50.f, 40.f, 70.f, 60.f}})));
+  EXPECT_EQ(t.image_id, 7);
+  EXPECT_EQ(t.orig_size, (std::array<int64_t, 2>{60, 80}));
 }
 
 TEST(Transforms, RandomFlipUsesProbability) {
