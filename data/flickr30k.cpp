@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "data/formats.h"
+#include "data/grounded_box.h"
 #include "data/image_io.h"
 #include "data/record_errors.h"
 #include "data/xml_tree.h"
@@ -391,24 +392,8 @@ Sample Flickr30kDataset::get(int64_t index) const {
     throw DataError(im.sentences_file + ":" + std::to_string(item.line) + ": " + e.what());
   }
   const float h = static_cast<float>(s.image.rows), w = static_cast<float>(s.image.cols);
-  std::vector<float> boxes, area;
-  std::vector<int64_t> labels;
   Target& t = s.target;
-  for (const auto& b : item.boxes) {
-    // as for ODVG: clamp to the image and drop what is left empty, with its spans
-    float x1 = std::clamp(b.xyxy[0], 0.f, w), y1 = std::clamp(b.xyxy[1], 0.f, h);
-    float x2 = std::clamp(b.xyxy[2], 0.f, w), y2 = std::clamp(b.xyxy[3], 0.f, h);
-    if (!(x2 > x1 && y2 > y1)) continue;
-    boxes.insert(boxes.end(), {x1, y1, x2, y2});
-    area.push_back((x2 - x1) * (y2 - y1));
-    labels.push_back(b.label);
-    t.tokens_positive.push_back(b.spans);
-  }
-  const int64_t n = static_cast<int64_t>(labels.size());
-  t.boxes = torch::from_blob(boxes.data(), {n, 4}, torch::kFloat32).clone();
-  t.labels = torch::from_blob(labels.data(), {n}, torch::kInt64).clone();
-  t.area = torch::from_blob(area.data(), {n}, torch::kFloat32).clone();
-  t.iscrowd = torch::zeros({n}, torch::kUInt8);
+  set_grounded_boxes(t, item.boxes, w, h);  // clamped; boxes left empty dropped with their spans
   t.caption = item.caption;
   t.image_id = im.image_id;
   t.orig_size = {s.image.rows, s.image.cols};

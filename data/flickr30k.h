@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/grounded_box.h"
 
 namespace seer {
 
@@ -81,11 +82,7 @@ class Flickr30kDataset : public Dataset {
   int64_t num_images() const { return static_cast<int64_t>(images_.size()); }
 
  private:
-  struct Box {
-    std::array<float, 4> xyxy{};
-    int64_t label = 0;
-    std::vector<Span> spans;
-  };
+  using Box = GroundedBox;  // label: the phrase's coarse type
   struct Image {
     std::string id;  // file stem, e.g. "4945942737"
     int64_t image_id = -1;

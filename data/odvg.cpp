@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/logging.h"
 #include "data/formats.h"
+#include "data/grounded_box.h"
 #include "data/image_io.h"
 #include "data/record_errors.h"
 
@@ -225,24 +226,8 @@ Sample OdvgDataset::get(int64_t index) const {
     throw DataError(options_.ann_file + ":" + std::to_string(r.line) + ": " + e.what());
   }
   const float h = static_cast<float>(s.image.rows), w = static_cast<float>(s.image.cols);
-  std::vector<float> boxes, area;
-  std::vector<int64_t> labels;
   Target& t = s.target;
-  for (const auto& b : r.boxes) {
-    // clamp to the image and drop what is left empty, with its spans
-    float x1 = std::clamp(b.xyxy[0], 0.f, w), y1 = std::clamp(b.xyxy[1], 0.f, h);
-    float x2 = std::clamp(b.xyxy[2], 0.f, w), y2 = std::clamp(b.xyxy[3], 0.f, h);
-    if (!(x2 > x1 && y2 > y1)) continue;
-    boxes.insert(boxes.end(), {x1, y1, x2, y2});
-    area.push_back((x2 - x1) * (y2 - y1));
-    labels.push_back(b.label);
-    t.tokens_positive.push_back(b.spans);
-  }
-  const int64_t n = static_cast<int64_t>(labels.size());
-  t.boxes = torch::from_blob(boxes.data(), {n, 4}, torch::kFloat32).clone();
-  t.labels = torch::from_blob(labels.data(), {n}, torch::kInt64).clone();
-  t.area = torch::from_blob(area.data(), {n}, torch::kFloat32).clone();
-  t.iscrowd = torch::zeros({n}, torch::kUInt8);
+  set_grounded_boxes(t, r.boxes, w, h);  // clamped; boxes left empty dropped with their spans
   t.caption = r.caption;
   t.image_id = index;
   t.orig_size = {s.image.rows, s.image.cols};

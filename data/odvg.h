@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/grounded_box.h"
 
 namespace seer {
 
@@ -35,11 +36,7 @@ class OdvgDataset : public Dataset {
   std::string describe() const override;
 
  private:
-  struct Box {
-    std::array<float, 4> xyxy{};
-    int64_t label = 0;  // detection: category index; grounding: index of the distinct phrase
-    std::vector<Span> spans;
-  };
+  using Box = GroundedBox;  // label: detection: category index; grounding: index of the distinct phrase
   struct Record {
     int64_t line = 0;  // 1-based line in the jsonl
     std::string filename;

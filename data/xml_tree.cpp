@@ -1,5 +1,7 @@
 #include "data/xml_tree.h"
 
+#include "text/unicode.h"
+
 #include <cctype>
 #include <cstring>
 
@@ -23,23 +25,7 @@ namespace {
 // Deep enough for any annotation file; bounds the recursion on hostile input.
 constexpr int kMaxDepth = 256;
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using text::unicode::append_utf8;
 
 bool is_name_char(char c) {
   unsigned char u = static_cast<unsigned char>(c);
