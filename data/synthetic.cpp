@@ -224,6 +224,32 @@ std::pair<int64_t, int64_t> parse_synthetic_combination(const std::string& entry
   return {cls, color};
 }
 
+namespace {
+
+// The first problem of the holdout settings as (key, message), key "" when none;
+// `held` receives the parsed combinations. Shared by the constructor and the
+// config reader, which names the key.
+std::pair<std::string, std::string> holdout_problem(const SyntheticOptions& o,
+                                                    std::set<std::pair<int64_t, int64_t>>& held) {
+  for (const auto& entry : o.holdout) {
+    try {
+      if (!held.insert(parse_synthetic_combination(entry, o.classes, o.colors)).second)
+        return {"holdout", "'" + entry + "' is listed twice"};
+    } catch (const ConfigError& e) {
+      return {"holdout", e.what()};
+    }
+  }
+  const std::string& mode = o.holdout_mode;
+  if (mode != "exclude" && mode != "only" && mode != "all")
+    return {"holdout_mode", "expects exclude, only or all, got '" + mode + "'"};
+  if (mode == "only" && held.empty()) return {"holdout_mode", "only needs a non-empty holdout list"};
+  if (mode == "exclude" && held.size() == o.classes.size() * o.colors.size())
+    return {"holdout", "excludes every colour x class combination: nothing is left to draw"};
+  return {};
+}
+
+}  // namespace
+
 struct SyntheticDataset::Rendered {
   cv::Mat image;                         // RGB uint8
   std::vector<SyntheticObject> objects;  // drawn, in order
@@ -260,25 +286,14 @@ SyntheticDataset::SyntheticDataset(SyntheticOptions options) : options_(std::mov
     throw ConfigError("synthetic: unknown categories '" + options_.categories + "' (classes or color_classes)");
   }
 
-  const std::string& mode = options_.holdout_mode;
-  if (mode != "exclude" && mode != "only" && mode != "all")
-    throw ConfigError("synthetic: unknown holdout_mode '" + mode + "' (exclude, only or all)");
   std::set<std::pair<int64_t, int64_t>> held;
-  for (const auto& entry : options_.holdout) {
-    try {
-      if (!held.insert(parse_synthetic_combination(entry, options_.classes, options_.colors)).second)
-        throw ConfigError("'" + entry + "' is listed twice");
-    } catch (const ConfigError& e) {
-      throw ConfigError(std::string("synthetic: holdout: ") + e.what());
-    }
-  }
-  if (mode == "only" && held.empty()) throw ConfigError("synthetic: holdout_mode only needs a non-empty holdout");
-  if (mode != "all" && !held.empty()) {
+  const auto [key, problem] = holdout_problem(options_, held);
+  if (!key.empty()) throw ConfigError("synthetic: " + key + ": " + problem);
+  const std::string& mode = options_.holdout_mode;
+  if (mode != "all" && !held.empty())
     for (int64_t col = 0; col < n_col; ++col)
       for (int64_t cls = 0; cls < n_cls; ++cls)
         if ((held.count({cls, col}) > 0) == (mode == "only")) allowed_.push_back({cls, col});
-    if (allowed_.empty()) throw ConfigError("synthetic: holdout excludes every colour x class combination");
-  }
   if (options_.caption_names != "all" && options_.caption_names != "drawable")
     throw ConfigError("synthetic: unknown caption_names '" + options_.caption_names + "' (all or drawable)");
   drawable_.assign(static_cast<size_t>(categories_.size()), allowed_.empty());
@@ -555,24 +570,12 @@ DatasetBuilder read_synthetic_dataset(const ConfigSection& s, const DatasetConte
   o.holdout = s.get<std::vector<std::string>>("holdout", o.holdout,
                                               "held-out \"<colour> <class>\" combinations, e.g. [\"blue triangle\"] "
                                               "(see holdout_mode)");
-  std::set<std::pair<int64_t, int64_t>> held;
-  for (const auto& entry : o.holdout) {
-    std::pair<int64_t, int64_t> p;
-    try {
-      p = parse_synthetic_combination(entry, o.classes, o.colors);
-    } catch (const ConfigError& e) {
-      s.fail("holdout", e.what());
-    }
-    if (!held.insert(p).second) s.fail("holdout", "'" + entry + "' is listed twice");
-  }
   o.holdout_mode = s.get<std::string>("holdout_mode", o.holdout_mode,
                                       "exclude (holdout combinations are never drawn), only (every object is one of "
                                       "them) or all (holdout ignored)");
-  if (o.holdout_mode != "exclude" && o.holdout_mode != "only" && o.holdout_mode != "all")
-    s.fail("holdout_mode", "expects exclude, only or all, got '" + o.holdout_mode + "'");
-  if (o.holdout_mode == "only" && held.empty()) s.fail("holdout_mode", "only needs a non-empty holdout list");
-  if (o.holdout_mode == "exclude" && held.size() == o.classes.size() * o.colors.size())
-    s.fail("holdout", "excludes every colour x class combination: nothing is left to draw");
+  std::set<std::pair<int64_t, int64_t>> held;
+  const auto [key, problem] = holdout_problem(o, held);
+  if (!key.empty()) s.fail(key, problem);
   o.caption_names = s.get<std::string>("caption_names", o.caption_names,
                                        "caption: classes lists all category names, or drawable: only those the "
                                        "holdout lets occur (for training captions that never name a held-out "
